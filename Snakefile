@@ -1,0 +1,23 @@
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/prepare.smk"
+include: "rules/train.smk"
+include: "rules/augment.smk"
+include: "rules/mine.smk"
+include: "rules/finetune.smk"
+include: "rules/evaluate.smk"
+include: "rules/predict.smk"
+
+
+rule all:
+    input:
+        "results/prediction.csv",
+        expand("results/{experiment}/metrics/{stage}.json", experiment=DEFAULT, stage=STAGES),
+    default_target: True

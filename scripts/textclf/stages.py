@@ -1,0 +1,83 @@
+"""One function per model rule (train, mine, finetune, evaluate, predict), taking paths and
+plain settings.
+
+The rule scripts under `scripts/` only unpack `snakemake` and call these, so every stage can
+be run and tested without Snakemake. (`augment` lives in textclf.augment: its env has no torch.)
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from textclf.inference import (
+    Classifier,
+    evaluate_splits,
+    hard_examples,
+    mix_for_stage2,
+    write_metrics,
+)
+from textclf.modeling import load_classifier
+from textclf.training import TrainSettings, save_checkpoint, train
+from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
+
+log = logging.getLogger("textclf")
+
+
+def run_stage1(model_name, train_tsv, valid_tsv, settings: dict, out_dir, threads=1):
+    settings = TrainSettings.from_config(settings)
+    train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
+    labels = sorted(set(train_rows["label"]))
+    log.info("stage 1: %s, %d train rows, labels %s", model_name, len(train_rows), labels)
+    model, tokenizer = load_classifier(model_name, labels, settings.seed)
+    model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
+    save_checkpoint(model, tokenizer, history, settings, out_dir)
+
+
+def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
+    classifier = Classifier(stage1_dir, threads, max_length)
+    augmented = read_tsv(augmented_tsv)
+    hard = hard_examples(classifier, augmented)
+    log.info("mine: %d of %d augmented rows are misclassified", len(hard), len(augmented))
+    write_tsv(hard, out_tsv)
+
+
+def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
+               original_per_hard: float, out_dir, threads=1):  # fmt: skip
+    settings = TrainSettings.from_config(settings)
+    hard = read_tsv(hard_tsv)
+    if hard.empty:
+        log.warning("stage 2: no hard examples; the fine-tuned model is the stage-1 model")
+        with atomic_path(out_dir) as tmp:
+            shutil.copytree(stage1_dir, tmp)
+        return
+    mixed = mix_for_stage2(read_tsv(train_tsv), hard, original_per_hard, settings.seed)
+    log.info("stage 2: %d hard + %d original rows", len(hard), len(mixed) - len(hard))
+    model, tokenizer = load_classifier(str(stage1_dir))
+    model, history = train(model, tokenizer, mixed, read_tsv(valid_tsv), settings, threads)
+    save_checkpoint(model, tokenizer, history, settings, out_dir)
+
+
+def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,
+                 max_length=128, threads=1):  # fmt: skip
+    classifier = Classifier(model_dir, threads, max_length)
+    splits = {name: read_tsv(path) for name, path in split_tsvs.items()}
+    metrics = evaluate_splits(classifier, splits, positive_label)
+    metrics["model"] = str(model_dir)
+    for name, values in metrics.items():
+        if isinstance(values, dict):
+            log.info(
+                "%s: accuracy %.4f, macro-F1 %.4f", name, values["accuracy"], values["f1_macro"]
+            )
+    write_metrics(metrics, out_json)
+
+
+def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):
+    classifier = Classifier(model_dir, threads, max_length)
+    test = read_tsv(test_tsv)
+    predicted = classifier.predict(test["text"])["predicted"]
+    write_csv(pd.DataFrame({"id": test["id"], "label": predicted}), out_csv)
+    log.info("predict: %d rows -> %s", len(test), Path(out_csv))

@@ -1,0 +1,242 @@
+"""Stages `train` (stage 1) and `finetune` (stage 2): fine-tune a sequence classifier.
+
+Plain PyTorch: AdamW with linear warm-up and decay, progressive unfreezing (by epoch or on a
+validation plateau), early stopping, and the best epoch by one validation metric is what is
+saved, as a Hugging Face folder with `history.tsv` beside the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+from transformers import get_linear_schedule_with_warmup
+
+from textclf.metrics import SELECTABLE, classification_metrics
+from textclf.modeling import (
+    count_trainable,
+    encoder_layers,
+    model_labels,
+    pick_device,
+    set_trainable_depth,
+)
+from textclf.tsv import atomic_path, write_tsv
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 10
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # share of all optimisation steps spent warming up
+    max_length: int = 128
+    patience: int = 3  # epochs without improvement before stopping
+    metric: str = "accuracy"  # the validation metric that selects the best epoch
+    seed: int = 42
+    unfreeze: str = "epoch"  # epoch | plateau | none
+    unfreeze_every: int = 1  # epoch schedule: epochs between unfreezing steps
+    unfreeze_layers: int = 2  # encoder layers opened per step, top down
+    unfreeze_patience: int = 1  # plateau schedule: flat epochs before opening more
+    initial_layers: int = 0  # encoder layers trainable from the first epoch
+    positive_label: str | None = None
+
+    @classmethod
+    def from_config(cls, section: dict) -> TrainSettings:
+        names = {f.name for f in fields(cls)}
+        unknown = set(section) - names
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        settings = cls(**section)
+        if settings.metric not in SELECTABLE:
+            raise ValueError(f"metric must be one of {SELECTABLE}, not {settings.metric!r}")
+        return settings
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def encode(tokenizer, texts, max_length: int) -> list[list[int]]:
+    """Tokenise a split once; padding happens per batch."""
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def collate(sequences: list[list[int]], pad_id: int, device) -> dict[str, torch.Tensor]:
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, : len(sequence)] = torch.tensor(sequence)
+        mask[row, : len(sequence)] = 1
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+
+
+def length_grouped_batches(lengths, batch_size: int, generator: torch.Generator):
+    """Shuffled batches of similar lengths: shuffle, sort within chunks of 50 batches by
+    length, cut into batches, shuffle the batches."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: -lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+@torch.no_grad()
+def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 64):
+    """Logits in input order; batches are formed by sorted length for speed."""
+    model.eval()
+    device = next(model.parameters()).device
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    logits = torch.empty((len(encoded), model.config.num_labels))
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        batch = collate([encoded[i] for i in index], pad_id, device)
+        logits[index] = model(**batch).logits.float().cpu()
+    return logits
+
+
+def _param_groups(model, weight_decay: float):
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        (no_decay if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+def _evaluate(model, encoded, gold_ids, labels, pad_id, positive_label):
+    logits = predict_logits(model, encoded, pad_id)
+    loss = F.cross_entropy(logits, torch.tensor(gold_ids)).item()
+    predicted = [labels[i] for i in logits.argmax(-1).tolist()]
+    gold = [labels[i] for i in gold_ids]
+    return loss, classification_metrics(gold, predicted, labels, positive_label)
+
+
+def next_depth(depth: int, settings: TrainSettings, n_layers: int) -> int:
+    return min(depth + settings.unfreeze_layers, n_layers + 1)
+
+
+def train(
+    model,
+    tokenizer,
+    train_rows: pd.DataFrame,
+    valid_rows: pd.DataFrame,
+    settings: TrainSettings,
+    threads: int = 1,
+) -> tuple[object, pd.DataFrame]:
+    """Train `model` in place; return (model with the best epoch's weights, history)."""
+    torch.set_num_threads(threads)
+    seed_everything(settings.seed)
+    device = pick_device()
+    model.to(device)
+    labels = model_labels(model)
+    label_id = {label: i for i, label in enumerate(labels)}
+    pad_id = tokenizer.pad_token_id
+    train_encoded = encode(tokenizer, train_rows["text"], settings.max_length)
+    valid_encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
+    train_gold = torch.tensor([label_id[label] for label in train_rows["label"]])
+    valid_gold = [label_id[label] for label in valid_rows["label"]]
+    lengths = [len(s) for s in train_encoded]
+
+    n_layers = len(encoder_layers(model))
+    depth = n_layers + 1 if settings.unfreeze == "none" else settings.initial_layers
+    generator = torch.Generator().manual_seed(settings.seed)
+    steps_per_epoch = -(-len(train_encoded) // settings.batch_size)
+    total_steps = steps_per_epoch * settings.epochs
+    optimizer = torch.optim.AdamW(
+        _param_groups(model, settings.weight_decay), lr=settings.learning_rate
+    )
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(settings.warmup * total_steps), total_steps
+    )
+
+    history, best_score, best_epoch, best_state = [], -float("inf"), 0, None
+    stale_epochs = flat_epochs = 0
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        trainable = set_trainable_depth(model, depth)
+        model.train()
+        total_loss = 0.0
+        for batch_index in length_grouped_batches(lengths, settings.batch_size, generator):
+            batch = collate([train_encoded[i] for i in batch_index], pad_id, device)
+            logits = model(**batch).logits
+            loss = F.cross_entropy(logits, train_gold[batch_index].to(device))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            total_loss += loss.item() * len(batch_index)
+        valid_loss, valid = _evaluate(
+            model, valid_encoded, valid_gold, labels, pad_id, settings.positive_label
+        )
+        score = valid[settings.metric]
+        improved = score > best_score
+        if improved:
+            best_score, best_epoch = score, epoch
+            best_state = copy.deepcopy(model.state_dict())
+            stale_epochs = flat_epochs = 0
+        else:
+            stale_epochs += 1
+            flat_epochs += 1
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total_loss / len(train_encoded),
+                "valid_loss": valid_loss,
+                "valid_accuracy": valid["accuracy"],
+                "valid_f1_macro": valid["f1_macro"],
+                f"valid_{settings.metric}": score,
+                "trainable": trainable,
+                "trainable_parameters": count_trainable(model),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+        log.info("epoch %d: %s", epoch, json.dumps(history[-1]))
+        if settings.unfreeze == "epoch" and epoch % settings.unfreeze_every == 0:
+            depth = next_depth(depth, settings, n_layers)
+        elif (
+            settings.unfreeze == "plateau"
+            and flat_epochs >= settings.unfreeze_patience
+            and depth <= n_layers
+        ):
+            # Newly opened layers deserve their own chance before early stopping counts.
+            depth, flat_epochs, stale_epochs = next_depth(depth, settings, n_layers), 0, 0
+            log.info("plateau: opening more layers (depth %d)", depth)
+        if stale_epochs >= settings.patience:
+            log.info("early stopping after epoch %d", epoch)
+            break
+    model.load_state_dict(best_state)
+    history_frame = pd.DataFrame(history)
+    history_frame["best"] = history_frame["epoch"] == best_epoch
+    return model, history_frame
+
+
+def save_checkpoint(model, tokenizer, history: pd.DataFrame, settings, out_dir) -> None:
+    """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv
+    and the training settings, atomically."""
+    with atomic_path(out_dir) as tmp:
+        model.to("cpu").save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_tsv(history.astype(str), Path(tmp) / "history.tsv")
+        (Path(tmp) / "training_settings.json").write_text(
+            json.dumps(asdict(settings), indent=2) + "\n"
+        )

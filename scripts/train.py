@@ -1,0 +1,14 @@
+"""Rule `train`: stage-1 fine-tuning with progressive unfreezing and early stopping."""
+
+from textclf.logs import setup_logging
+from textclf.stages import run_stage1
+
+setup_logging(snakemake.log[0])
+run_stage1(
+    model_name=snakemake.params.model,
+    train_tsv=snakemake.input.train,
+    valid_tsv=snakemake.input.valid,
+    settings=snakemake.params.training,
+    out_dir=snakemake.output.checkpoint,
+    threads=snakemake.threads,
+)

