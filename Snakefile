@@ -19,5 +19,4 @@ include: "rules/predict.smk"
 rule all:
     input:
         "results/prediction.csv",
-        expand("results/{experiment}/metrics/{stage}.json", experiment=DEFAULT, stage=STAGES),
     default_target: True

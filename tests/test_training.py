@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 import torch
-
 from conftest import demo_rows
+
 from textclf import training
 from textclf.modeling import encoder_layers, load_classifier, set_trainable_depth
 from textclf.training import TrainSettings, length_grouped_batches, save_checkpoint, train
@@ -69,30 +69,44 @@ def test_early_stopping_keeps_the_best_epoch(monkeypatch, tiny_bert, rows):
 def test_epoch_schedule_unfreezes_every_n_epochs(monkeypatch, tiny_bert_4layers, rows):
     scripted_scores(monkeypatch, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
     model, tokenizer = load_classifier(str(tiny_bert_4layers), LABELS)
-    settings = TrainSettings(epochs=7, unfreeze="epoch", unfreeze_every=2, unfreeze_layers=2,
-                             batch_size=8)  # fmt: skip
+    settings = TrainSettings(
+        epochs=7, unfreeze="epoch", unfreeze_every=2, unfreeze_layers=2, batch_size=8
+    )
     _, history = train(model, tokenizer, *rows, settings)
     assert history["trainable"].tolist() == [
-        "head", "head",
-        "head+layers 2-3", "head+layers 2-3",
-        "head+layers 0-3", "head+layers 0-3",
+        "head",
+        "head",
+        "head+layers 2-3",
+        "head+layers 2-3",
+        "head+layers 0-3",
+        "head+layers 0-3",
         "head+layers 0-3+embeddings",
-    ]  # fmt: skip
+    ]
 
 
 def test_plateau_schedule_unfreezes_when_the_metric_stalls(monkeypatch, tiny_bert_4layers, rows):
     scripted_scores(monkeypatch, [0.5, 0.6, 0.6, 0.7, 0.7, 0.7, 0.8, 0.8, 0.8, 0.8])
     model, tokenizer = load_classifier(str(tiny_bert_4layers), LABELS)
-    settings = TrainSettings(epochs=10, unfreeze="plateau", unfreeze_patience=1,
-                             unfreeze_layers=2, patience=2, batch_size=8)  # fmt: skip
+    settings = TrainSettings(
+        epochs=10,
+        unfreeze="plateau",
+        unfreeze_patience=1,
+        unfreeze_layers=2,
+        patience=2,
+        batch_size=8,
+    )
     _, history = train(model, tokenizer, *rows, settings)
     assert history["trainable"].tolist() == [
-        "head", "head", "head",  # epoch 3 stalls -> open 2 layers
-        "head+layers 2-3", "head+layers 2-3",  # epoch 5 stalls -> open 2 more
+        "head",
+        "head",
+        "head",  # epoch 3 stalls -> open 2 layers
+        "head+layers 2-3",
+        "head+layers 2-3",  # epoch 5 stalls -> open 2 more
         "head+layers 0-3",  # epoch 6 stalls -> embeddings
         "head+layers 0-3+embeddings",  # epoch 7 improves
-        "head+layers 0-3+embeddings", "head+layers 0-3+embeddings",  # 2 flat epochs: stop
-    ]  # fmt: skip
+        "head+layers 0-3+embeddings",
+        "head+layers 0-3+embeddings",  # 2 flat epochs: stop
+    ]
     assert history["best"].tolist().index(True) == 6
 
 

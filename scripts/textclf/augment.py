@@ -9,6 +9,7 @@ source row's. Replies that are empty, copies, or not a one-line rewrite are drop
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re

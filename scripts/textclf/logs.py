@@ -1,6 +1,16 @@
-"""Logging for rule scripts: to the rule's log file and to stderr."""
+"""Logging for rule scripts: to the rule's log file and to stderr, uncaught errors included."""
 
 import logging
+import sys
+
+from textclf.tsv import DataError
+
+
+def _log_uncaught(kind, error, trace):
+    if issubclass(kind, DataError):  # the user's input: one line says it all
+        logging.getLogger("textclf").error("DataError: %s", error)
+    else:
+        logging.getLogger("textclf").critical("failed", exc_info=(kind, error, trace))
 
 
 def setup_logging(path=None) -> None:
@@ -13,6 +23,7 @@ def setup_logging(path=None) -> None:
         handlers=handlers,
         force=True,
     )
-    # The openai client logs request URLs and headers at DEBUG; keep it at WARNING.
+    sys.excepthook = _log_uncaught
+    # HTTP clients log every request; keep them at WARNING.
     for noisy in ("httpx", "httpx2", "openai", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

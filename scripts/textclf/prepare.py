@@ -7,6 +7,7 @@ file, the line and what is wrong, before anything is written.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ import pandas as pd
 from textclf.tsv import DataError, read_tsv, write_tsv
 
 SPLITS = ("train", "valid", "test")
+log = logging.getLogger(__name__)
 
 
 def _check_raw(path: Path) -> None:
@@ -106,4 +108,6 @@ def prepare(
         raise DataError(f"{inputs['train']}: only one label ({', '.join(known)})")
     for name, frame in splits.items():
         write_tsv(frame, outputs[name])
+        counts = frame["label"].value_counts().to_dict() if "label" in frame else "no labels"
+        log.info("%s: %d rows, %s", name, len(frame), counts)
     return splits

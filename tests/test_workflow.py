@@ -1,0 +1,185 @@
+"""The whole workflow through Snakemake on the demo data: tiny model, real local LLM server."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO
+
+from textclf.tsv import read_tsv
+
+pytestmark = pytest.mark.workflow
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+AUGMENT_ROWS = 12
+
+
+def snakemake(workdir, *args, check=True, timeout=900, prefix=()):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    command = (
+        [*prefix, *SNAKEMAKE, *args] if not prefix else [*prefix, " ".join([*SNAKEMAKE, *args])]
+    )
+    result = subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    output = result.stdout + result.stderr
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{output[-6000:]}")
+    return result.returncode, output
+
+
+def copy_workflow(workdir: Path, tiny_bert: Path) -> Path:
+    for name in ("Snakefile", "rules", "scripts", "schemas", "envs", "profiles"):
+        source = REPO / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy
+        copy(source, workdir / name)
+    shutil.copytree(REPO / "data" / "example", workdir / "data" / "example")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["model"]["name"] = str(tiny_bert)
+    config["train"] |= {"epochs": 2, "learning_rate": 1e-3}
+    config["finetune"] |= {"epochs": 1}
+    config["augment"]["max_rows"] = AUGMENT_ROWS
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory, tiny_bert):
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"), tiny_bert)
+    snakemake(workdir, "-j2", "results/prediction.csv")
+    return workdir
+
+
+def planned_jobs(workdir, change: dict | None = None) -> dict[str, int]:
+    """Jobs a dry run would execute after `change` is layered over the config."""
+    args = ["-n", "results/prediction.csv", "all"]
+    if change:
+        (workdir / "change.yaml").write_text(yaml.safe_dump(change))
+        args += ["--configfile", "config.yaml", "change.yaml"]
+    _, output = snakemake(workdir, *args)
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def test_every_output_has_its_columns_and_rows(workflow):
+    out = workflow / "results" / "demo"
+    for split, n in {"train": 360, "valid": 120, "test": 120}.items():
+        table = read_tsv(out / "data" / f"{split}.tsv")
+        assert table.columns.tolist() == ["id", "text", "label"]
+        assert len(table) == n
+    train = read_tsv(out / "data" / "train.tsv")
+    for stage in ("stage1", "finetuned"):
+        folder = out / "checkpoints" / stage
+        assert {"config.json", "model.safetensors", "history.tsv"} <= {
+            p.name for p in folder.iterdir()
+        }
+    history = read_tsv(out / "checkpoints" / "stage1" / "history.tsv")
+    assert history["epoch"].tolist() == ["1", "2"]
+    assert {"train_loss", "valid_loss", "valid_accuracy", "valid_f1_macro", "trainable"} <= set(
+        history
+    )
+
+    augmented = read_tsv(out / "augment" / "augmented.tsv")
+    assert augmented.columns.tolist() == ["id", "source_id", "text", "label"]
+    assert 0 < len(augmented) <= AUGMENT_ROWS
+    source_label = dict(zip(train["id"], train["label"], strict=True))
+    assert augmented["source_id"].map(source_label).tolist() == augmented["label"].tolist()
+    assert (os.stat(out / "augment" / "augmented.tsv").st_mode & 0o222) == 0
+
+    hard = read_tsv(out / "mine" / "misclassified.tsv")
+    columns = ["id", "source_id", "text", "label", "predicted", "probability"]
+    assert hard.columns.tolist() == columns
+    assert set(hard["id"]) <= set(augmented["id"])
+    assert (hard["predicted"] != hard["label"]).all()
+    assert (os.stat(out / "mine" / "misclassified.tsv").st_mode & 0o222) == 0
+
+    for stage in ("stage1", "finetuned"):
+        metrics = yaml.safe_load((out / "metrics" / f"{stage}.json").read_text())
+        assert {"valid", "test"} <= set(metrics)
+        assert metrics["valid"]["n"] == 120 and metrics["valid"]["positive_label"] == "INFORMATIVE"
+    prediction = (out / "prediction.csv").read_text().splitlines()
+    assert prediction[0] == "id,label" and len(prediction) == 121
+    assert (workflow / "results" / "prediction.csv").read_text() == (
+        out / "prediction.csv"
+    ).read_text()
+    rules = ["prepare", "train", "augment", "mine", "finetune", "evaluate_stage1", "predict"]
+    for rule in rules:
+        assert (out / "logs" / f"{rule}.log").stat().st_size > 0
+        assert (out / "benchmarks" / f"{rule}.tsv").exists()
+
+
+def test_nothing_changed_reruns_nothing(workflow):
+    assert planned_jobs(workflow) == {}
+
+
+def test_llm_change_reruns_augmentation_onward(workflow):
+    jobs = planned_jobs(workflow, {"llm": {"temperature": 0.5}})
+    assert jobs == {
+        "augment": 1,
+        "mine": 1,
+        "finetune": 1,
+        "evaluate": 1,
+        "predict": 1,
+        "default_prediction": 1,
+        "all": 1,
+    }
+
+
+def test_ratio_change_reruns_stage2_onward(workflow):
+    jobs = planned_jobs(workflow, {"finetune": {"original_per_hard": 2.0}})
+    assert jobs == {"finetune": 1, "evaluate": 1, "predict": 1, "default_prediction": 1, "all": 1}
+
+
+def test_stage1_change_reruns_training_but_not_augmentation(workflow):
+    jobs = planned_jobs(workflow, {"train": {"epochs": 3}})
+    assert "augment" not in jobs and "prepare" not in jobs
+    assert jobs["train"] == 1 and jobs["mine"] == 1 and jobs["evaluate"] == 2
+
+
+def test_protected_outputs_survive_a_forced_rerun(workflow):
+    # Root ignores file modes; without CAP_DAC_OVERRIDE it is bound by them like any user.
+    assert shutil.which("capsh"), "capsh (Debian libcap2-bin) is needed for this test"
+    augmented = workflow / "results" / "demo" / "augment" / "augmented.tsv"
+    before = augmented.read_bytes()
+    drop = ["capsh", "--drop=cap_dac_override,cap_dac_read_search", "--", "-c"]
+    code, output = snakemake(
+        workflow,
+        "-j1",
+        "--forcerun",
+        "augment",
+        "--",
+        str(augmented.relative_to(workflow)),
+        check=False,
+        prefix=drop,
+    )
+    assert code != 0
+    assert "Write-protected output files" in output
+    assert augmented.read_bytes() == before
+
+
+def test_bad_input_stops_prepare_with_one_clear_line(workflow, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(REPO / "data" / "example", bad)
+    lines = (bad / "train.tsv").read_text().splitlines()
+    lines[5] = lines[5].replace(" ", "\t", 1)
+    (bad / "train.tsv").write_text("\n".join(lines) + "\n")
+    change = {"experiments": {"broken": {"dataset": str(bad)}}}
+    (workflow / "broken.yaml").write_text(yaml.safe_dump(change))
+    code, output = snakemake(
+        workflow,
+        "-j1",
+        "results/broken/prediction.csv",
+        "--configfile",
+        "config.yaml",
+        "broken.yaml",
+        check=False,
+    )
+    assert code != 0
+    assert f"DataError: {bad}/train.tsv: line 6: 4 fields where the header has 3" in output
+    assert not (workflow / "results" / "broken" / "data").exists()
