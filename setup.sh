@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Creates .venv with everything the workflow and its tests need. Safe to rerun.
+# `bash setup.sh --test` also installs what the tests need from Debian (capsh, to test
+# write-protection as root without CAP_DAC_OVERRIDE).
 set -euo pipefail
 cd "$(dirname "$0")"
+if [ "${1:-}" = "--test" ] && ! command -v capsh >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq libcap2-bin >/dev/null
+  else
+    echo "setup.sh: the tests need capsh: sudo apt-get install libcap2-bin" >&2
+    exit 1
+  fi
+fi
 python3 -m venv .venv
 py=.venv/bin/python
 $py -m pip install -q --upgrade pip==26.3

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -127,10 +128,17 @@ def augment_rows(
         for k in range(1, variants + 1)
     ]
 
+    done, lock, every = [0], threading.Lock(), max(1, len(jobs) // 10)
+
     def run(job):
         source_id, text, _, k = job
-        # Seeded per row and variant, so replies do not depend on thread scheduling.
-        return request_variant(client, llm, text, seed=llm.seed * 1000 + k)
+        # Seeded per variant, so replies do not depend on thread scheduling.
+        reply = request_variant(client, llm, text, seed=llm.seed * 1000 + k)
+        with lock:
+            done[0] += 1
+            if done[0] % every == 0 or done[0] == len(jobs):
+                log.info("augment: %d/%d replies", done[0], len(jobs))
+        return reply
 
     with ThreadPoolExecutor(max_workers=llm.workers) as pool:
         replies = list(pool.map(run, jobs))
