@@ -30,6 +30,8 @@ rule default_prediction:
         "results/prediction.csv",
     log:
         "results/logs/default_prediction.log",
+    benchmark:
+        "results/benchmarks/default_prediction.tsv"
     threads: 1
     resources:
         mem_mb=100,

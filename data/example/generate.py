@@ -1,8 +1,10 @@
 """Writes the demo dataset: invented short posts about a fictional outbreak.
 
-INFORMATIVE posts report something concrete (cases, deaths, places, measures);
-UNINFORMATIVE posts are feelings, jokes and chatter. Everything is made up here from templates
-with a fixed seed, so `python data/example/generate.py` rewrites the same files.
+INFORMATIVE posts report something concrete (cases, deaths, places, measures); UNINFORMATIVE
+posts are feelings, jokes and chatter. Some templates of each class borrow the other's
+vocabulary and a few labels are flipped, so the task is not trivially separable. Everything is
+made up here from templates with a fixed seed: `python data/example/generate.py` rewrites the
+same files.
 """
 
 import random
@@ -26,6 +28,10 @@ INFORMATIVE = [
     "{n} staff at a care home in {p} test positive for {d}; residents isolated",
     "Vaccination centre in {p} has given {m} doses since it opened {n} days ago",
     "Lab confirms {n} more samples from {p} carry {d}, contact tracing under way",
+    # casual wording that still reports something concrete
+    "omg my neighbour in {p} just tested positive for {d}, {n} people on our street now",
+    "just heard {n} nurses at the {p} clinic caught {d} this week, stay safe",
+    "ugh, {p} closing all gyms for {n} days because of {d}",
     "{p} hospitals report {n} ICU beds left as {d} admissions climb",
 ]
 UNINFORMATIVE = [
@@ -41,6 +47,11 @@ UNINFORMATIVE = [
     "anyone else watching {n} episodes a night now? send recommendations",
     "my mom keeps forwarding me weird posts about {d} lol",
     "this whole {d} thing feels like a bad movie tbh",
+    # numbers, places and official words that still report nothing
+    "day {n} of lockdown in {p} and I have watched {m} movies",
+    "{n} cases of toilet paper later and still no news from {p} officials lol",
+    "read {n} articles about {d} today, confirmed: I know nothing",
+    "health officials in {p} should just let us go to the beach, {n} weeks is enough",
 ]
 
 
@@ -51,6 +62,9 @@ def post(rng: random.Random, templates: list[str]) -> str:
         k=rng.choice(PLACE_KIND),
     )  # fmt: skip
     return text[0].upper() + text[1:] if rng.random() < 0.5 else text
+
+
+NOISE = 0.04  # share of labels flipped, as real annotations disagree now and then
 
 
 def main() -> None:
@@ -65,6 +79,8 @@ def main() -> None:
             if text in seen:
                 continue
             seen.add(text)
+            if rng.random() < NOISE:
+                label = "UNINFORMATIVE" if label == "INFORMATIVE" else "INFORMATIVE"
             lines.append(f"{split}-{len(lines):04d}\t{text}\t{label}")
         (here / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
