@@ -3,6 +3,7 @@ rule augment:
         train="results/{experiment}/data/train.tsv",
     output:
         augmented=protected("results/{experiment}/augment/augmented.tsv"),
+        stats="results/{experiment}/augment/stats.json",
     log:
         main="results/{experiment}/logs/augment.log",
         server="results/{experiment}/logs/augment_llm_server.log",

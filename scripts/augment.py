@@ -9,6 +9,7 @@ run_augment(
     llm=snakemake.params.llm,
     augment=snakemake.params.augment,
     out_tsv=snakemake.output.augmented,
+    stats_json=snakemake.output.stats,
     threads=snakemake.threads,
     server_log=snakemake.log.server,
 )

@@ -56,6 +56,8 @@ def test_replies_are_filtered_counted_and_inherit_the_label():
     ]
     assert dict(counts) == {
         "requested": 6,
+        "sent": 6,
+        "rows_without_reply": 0,
         "kept": 2,
         "dropped_identical": 1,
         "dropped_commentary": 1,

@@ -90,6 +90,10 @@ def test_every_output_has_its_columns_and_rows(workflow):
     assert 0 < len(augmented) <= AUGMENT_ROWS
     source_label = dict(zip(train["id"], train["label"], strict=True))
     assert augmented["source_id"].map(source_label).tolist() == augmented["label"].tolist()
+    stats = yaml.safe_load((out / "augment" / "stats.json").read_text())
+    assert stats["requested"] == AUGMENT_ROWS and stats["kept"] == len(augmented)
+    journal = (out / "augment" / "journal.jsonl").read_text().splitlines()
+    assert len(journal) == stats["sent"] == AUGMENT_ROWS
     assert (os.stat(out / "augment" / "augmented.tsv").st_mode & 0o222) == 0
 
     hard = read_tsv(out / "mine" / "misclassified.tsv")

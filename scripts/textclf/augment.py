@@ -17,12 +17,21 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import openai
 import pandas as pd
 
+from textclf.llm_requests import (
+    FatalLLMError,
+    Journal,
+    RateLimiter,
+    TransientLLMError,
+    call_with_retries,
+    request_key,
+)
 from textclf.llm_server import SMOLLM2_NAME, local_server
-from textclf.tsv import read_tsv, write_tsv
+from textclf.tsv import read_tsv, write_text, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +66,9 @@ class LLMSettings:
     max_tokens: int = 96
     workers: int = 2
     timeout_s: float = 60.0
-    max_retries: int = 2
+    max_retries: int = 5
+    requests_per_minute: float | None = None
+    backoff_s: float = 1.0  # first retry delay; doubles each retry, with jitter
     seed: int = 42
 
     @classmethod
@@ -105,10 +116,10 @@ def drop_reason(source: str, reply: str, max_length_ratio: float = 3.0) -> str |
     return None
 
 
-def request_variant(client, llm: LLMSettings, text: str, seed: int) -> str:
+def request_variant(client, llm: LLMSettings, messages: list[dict], seed: int) -> str:
     response = client.chat.completions.create(
         model=llm.model,
-        messages=messages_for(text),
+        messages=messages,
         temperature=llm.temperature,
         max_tokens=llm.max_tokens,
         seed=seed,
@@ -119,31 +130,83 @@ def request_variant(client, llm: LLMSettings, text: str, seed: int) -> str:
 
 
 def augment_rows(
-    rows: pd.DataFrame, client, llm: LLMSettings, variants: int, max_length_ratio: float = 3.0
+    rows: pd.DataFrame,
+    client,
+    llm: LLMSettings,
+    variants: int,
+    max_length_ratio: float = 3.0,
+    journal: Journal | None = None,
+    max_failed_share: float = 1.0,
 ) -> tuple[pd.DataFrame, Counter]:
-    """Return (augmented rows in source order, counts of kept and dropped replies by reason)."""
+    """Return (augmented rows in source order, counts of kept, dropped and failed replies).
+
+    Replies already in `journal` for the same request are reused, not requested again.
+    Raises FatalLLMError at the first error retrying cannot fix, and RuntimeError when more
+    than `max_failed_share` of the rows got no reply at all.
+    """
     jobs = [
         (row.id, row.text, row.label, k)
         for row in rows.itertuples(index=False)
         for k in range(1, variants + 1)
     ]
-
-    done, lock, every = [0], threading.Lock(), max(1, len(jobs) // 10)
+    secret = getattr(client, "api_key", None)
+    describe = f"LLM endpoint {llm.base_url} (model {llm.model})"
+    limiter = RateLimiter(llm.requests_per_minute)
+    counts, lock, stop = Counter(requested=len(jobs)), threading.Lock(), threading.Event()
+    every = max(1, len(jobs) // 10)
 
     def run(job):
         source_id, text, _, k = job
+        messages = messages_for(text)
         # Seeded per variant, so replies do not depend on thread scheduling.
-        reply = request_variant(client, llm, text, seed=llm.seed * 1000 + k)
+        seed = llm.seed * 1000 + k
+        key = request_key({"base_url": llm.base_url, "model": llm.model, "messages": messages,
+                           "temperature": llm.temperature, "max_tokens": llm.max_tokens,
+                           "seed": seed})  # fmt: skip
+        if journal is not None and key in journal.replies:
+            with lock:
+                counts["from_journal"] += 1
+            return journal.replies[key]
+        if stop.is_set():  # another request hit an error retrying cannot fix
+            return None
+        try:
+            reply = call_with_retries(
+                lambda: request_variant(client, llm, messages, seed),
+                max_retries=llm.max_retries, describe=describe, secret=secret, limiter=limiter,
+                base_delay=llm.backoff_s,
+            )  # fmt: skip
+        except TransientLLMError as error:
+            with lock:
+                counts[f"failed_{error}"] += 1
+            return None
+        except FatalLLMError:
+            stop.set()
+            raise
+        if journal is not None:
+            journal.record(key, source_id, k, reply)
         with lock:
-            done[0] += 1
-            if done[0] % every == 0 or done[0] == len(jobs):
-                log.info("augment: %d/%d replies", done[0], len(jobs))
+            counts["sent"] += 1
+            if counts["sent"] % every == 0:
+                log.info("augment: %d new replies", counts["sent"])
         return reply
 
     with ThreadPoolExecutor(max_workers=llm.workers) as pool:
-        replies = list(pool.map(run, jobs))
-    counts, kept, seen = Counter(requested=len(jobs)), [], set()
+        futures = [pool.submit(run, job) for job in jobs]
+        replies = [future.result() for future in futures]
+    failed_rows = {job[0] for job, reply in zip(jobs, replies, strict=True) if reply is None}
+    answered_rows = {job[0] for job, reply in zip(jobs, replies, strict=True) if reply is not None}
+    unanswered = failed_rows - answered_rows
+    counts["rows_without_reply"] = len(unanswered)
+    if len(rows) and len(unanswered) / len(rows) > max_failed_share:
+        failures = {k: v for k, v in counts.items() if k.startswith("failed_")}
+        raise RuntimeError(
+            f"{describe}: {len(unanswered)} of {len(rows)} rows got no reply after retries "
+            f"(more than the allowed share {max_failed_share}); errors: {failures}"
+        )
+    kept, seen = [], set()
     for (source_id, text, label, k), reply in zip(jobs, replies, strict=True):
+        if reply is None:
+            continue
         rewrite = re.sub(r"[\t\r]+", " ", clean_reply(reply))
         reason = drop_reason(text, rewrite, max_length_ratio)
         if reason is None and (source_id, _normalised(rewrite)) in seen:
@@ -172,11 +235,14 @@ def llm_client(llm: LLMSettings, threads: int = 2, server_log=None):
                 log.warning("environment variable %s is not set; sending no key", llm.api_key_env)
             api_key = "none"
         yield openai.OpenAI(
-            base_url=base_url, api_key=api_key, timeout=llm.timeout_s, max_retries=llm.max_retries
+            base_url=base_url, api_key=api_key, timeout=llm.timeout_s, max_retries=0
         )
 
 
-def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, threads=1, server_log=None):
+def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, stats_json, threads=1,
+                server_log=None):  # fmt: skip
+    """Augment the training rows; the journal `journal.jsonl` beside `out_tsv` is not a rule
+    output, so Snakemake keeps it when the job fails and a rerun resumes from it."""
     settings = LLMSettings.from_config(llm)
     rows = read_tsv(train_tsv)
     if augment.get("max_rows") and augment["max_rows"] < len(rows):
@@ -184,9 +250,17 @@ def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, threads=1, server_
     variants = augment["variants"]
     log.info("augment: %d rows x %d variants via %s (%s), %d workers",
              len(rows), variants, settings.base_url, settings.model, settings.workers)  # fmt: skip
-    with llm_client(settings, threads=threads, server_log=server_log) as client:
-        augmented, counts = augment_rows(
-            rows, client, settings, variants, augment["max_length_ratio"]
-        )
-    log.info("augment counts: %s", json.dumps(dict(sorted(counts.items()))))
+    journal = Journal(Path(out_tsv).parent / "journal.jsonl")
+    log.info("journal %s holds %d replies", journal.path, len(journal.replies))
+    try:
+        with llm_client(settings, threads=threads, server_log=server_log) as client:
+            augmented, counts = augment_rows(
+                rows, client, settings, variants, augment["max_length_ratio"], journal,
+                augment["max_failed_share"],
+            )  # fmt: skip
+    finally:
+        journal.close()
+    stats = dict(sorted(counts.items()))
+    log.info("augment counts: %s", json.dumps(stats))
     write_tsv(augmented, out_tsv)
+    write_text(json.dumps(stats, indent=2) + "\n", stats_json)
