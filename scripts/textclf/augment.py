@@ -137,10 +137,14 @@ def augment_rows(
     max_length_ratio: float = 3.0,
     journal: Journal | None = None,
     max_failed_share: float = 1.0,
+    encoder=None,
+    similarity_band: tuple[float, float] | None = None,
 ) -> tuple[pd.DataFrame, Counter]:
     """Return (augmented rows in source order, counts of kept, dropped and failed replies).
 
-    Replies already in `journal` for the same request are reused, not requested again.
+    Replies already in `journal` for the same request are reused, not requested again. With
+    an `encoder` (textclf.similarity.SentenceEncoder), rewrites whose similarity to their source
+    falls outside `similarity_band` (low, high) are dropped as drifted or near copies.
     Raises FatalLLMError at the first error retrying cannot fix, and RuntimeError when more
     than `max_failed_share` of the rows got no reply at all.
     """
@@ -217,8 +221,18 @@ def augment_rows(
         seen.add((source_id, _normalised(rewrite)))
         kept.append({"id": f"{source_id}-aug{k}", "source_id": source_id,
                      "text": rewrite, "label": label})  # fmt: skip
-    counts["kept"] = len(kept)
-    return pd.DataFrame(kept, columns=["id", "source_id", "text", "label"]), counts
+    augmented = pd.DataFrame(kept, columns=["id", "source_id", "text", "label"])
+    if encoder is not None and similarity_band is not None and len(augmented):
+        source_text = dict(zip(rows["id"], rows["text"], strict=True))
+        similarity = pd.Series(encoder.similarity(
+            augmented["source_id"].map(source_text).tolist(), augmented["text"].tolist()
+        ))  # fmt: skip
+        low, high = similarity_band
+        counts["dropped_near_copy"] += int((similarity > high).sum())
+        counts["dropped_drifted"] += int((similarity < low).sum())
+        augmented = augmented[similarity.between(low, high)].reset_index(drop=True)
+    counts["kept"] = len(augmented)
+    return augmented, counts
 
 
 @contextlib.contextmanager
@@ -250,13 +264,18 @@ def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, stats_json, thread
     variants = augment["variants"]
     log.info("augment: %d rows x %d variants via %s (%s), %d workers",
              len(rows), variants, settings.base_url, settings.model, settings.workers)  # fmt: skip
+    band, encoder = augment.get("similarity_band"), None
+    if band is not None:
+        from textclf.similarity import SentenceEncoder  # torch is needed only for this filter
+
+        encoder = SentenceEncoder(threads=threads)
     journal = Journal(Path(out_tsv).parent / "journal.jsonl")
     log.info("journal %s holds %d replies", journal.path, len(journal.replies))
     try:
         with llm_client(settings, threads=threads, server_log=server_log) as client:
             augmented, counts = augment_rows(
                 rows, client, settings, variants, augment["max_length_ratio"], journal,
-                augment["max_failed_share"],
+                augment["max_failed_share"], encoder, band,
             )  # fmt: skip
     finally:
         journal.close()
