@@ -3,7 +3,8 @@
 Replies are deterministic: `<text> (reworded, take <seed>)`. `faults[text]` lists actions
 consumed one per request for that text: "429" (Retry-After 0.05 s), "500", "503", "hang"
 (past the client's time-out), "drop" (close without answering), "nochoices", "empty", "echo",
-"401", "block" (wait until `release` is set). Every request is logged as (text, seed, action).
+"401", "block" (wait until `release` is set; also the `block_at`-th request overall).
+Every request is logged as (text, seed, action).
 """
 
 import json
@@ -16,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FaultServer:
-    def __init__(self, faults=None, hang_s: float = 2.0):
+    def __init__(self, faults=None, hang_s: float = 2.0, block_at: int | None = None):
         self.faults = defaultdict(list, {k: list(v) for k, v in (faults or {}).items()})
         self.hang_s, self.log, self.lock = hang_s, [], threading.Lock()
-        self.release = threading.Event()
+        self.release, self.block_at = threading.Event(), block_at
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,6 +32,8 @@ class FaultServer:
                 text = re.search(r"<post>(.*)</post>", body["messages"][-1]["content"], re.S)[1]
                 with server.lock:
                     action = server.faults[text].pop(0) if server.faults[text] else "ok"
+                    if len(server.log) + 1 == server.block_at:
+                        action = "block"
                     server.log.append((text, body.get("seed"), action))
                 server.act(self, action, text, body.get("seed"))
 
