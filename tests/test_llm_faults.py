@@ -12,7 +12,7 @@ from conftest import REPO
 from fault_server import FaultServer
 
 from textclf.augment import LLMSettings, augment_rows, llm_client, run_augment
-from textclf.llm_requests import FatalLLMError, Journal
+from textclf.llm_requests import FatalLLMError, Journal, RateLimiter
 from textclf.tsv import read_tsv, write_tsv
 
 TEXTS = ["cases rise in Riverside", "so bored at home", "clinic opens at nine", "curfew extended"]
@@ -132,3 +132,24 @@ def test_a_killed_run_resumes_without_paying_twice(server_factory, tmp_path):
     assert len(answered) == 8 and len(set(answered)) == 8  # one success per request, overall
     assert len(read_tsv(out)) == 8
     assert json.loads((out.parent / "stats.json").read_text())["from_journal"] == 3
+
+
+def test_journal_reuses_only_replies_of_the_same_request(server_factory, tmp_path):
+    server = server_factory()
+    journal = Journal(tmp_path / "journal.jsonl")
+    first, _ = augment(server, journal=journal)
+    again, counts = augment(server, journal=journal)
+    assert counts["from_journal"] == 8 and counts["sent"] == 0
+    pd.testing.assert_frame_equal(first, again)
+    _, counts = augment(server, journal=journal, model="another-model")
+    assert counts["from_journal"] == 0 and counts["sent"] == 8
+    journal.close()
+    assert len(Journal(tmp_path / "journal.jsonl").replies) == 16
+
+
+def test_rate_limiter_spaces_request_starts():
+    limiter = RateLimiter(requests_per_minute=600)  # one start per 0.1 s
+    started = time.monotonic()
+    for _ in range(4):
+        limiter.wait()
+    assert time.monotonic() - started >= 0.3
