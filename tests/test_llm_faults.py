@@ -153,3 +153,13 @@ def test_rate_limiter_spaces_request_starts():
     for _ in range(4):
         limiter.wait()
     assert time.monotonic() - started >= 0.3
+
+
+def test_journal_survives_a_line_cut_short(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    path.write_text('{"key": "a", "reply": "one"}\n{"key": "b", "rep')
+    journal = Journal(path)
+    assert journal.replies == {"a": "one"}
+    journal.record("c", "row", 1, "three")
+    journal.close()
+    assert Journal(path).replies == {"a": "one", "c": "three"}

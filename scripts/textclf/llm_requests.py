@@ -113,16 +113,16 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.replies: dict[str, str] = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:  # a line cut short by a kill
-                    continue
-                self.replies[entry["key"]] = entry["reply"]
+        text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by a kill
+                continue
+            self.replies[entry["key"]] = entry["reply"]
         self.lock = threading.Lock()
         self.file = open(self.path, "a", encoding="utf-8")
-        if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+        if text and not text.endswith("\n"):
             self.file.write("\n")  # end a line a kill cut short, so the next one parses
 
     def record(self, key: str, source_id: str, variant: int, reply: str) -> None:

@@ -2,7 +2,7 @@
 plain settings.
 
 The rule scripts under `scripts/` only unpack `snakemake` and call these, so every stage can
-be run and tested without Snakemake. (`augment` lives in textclf.augment: its env has no torch.)
+be run and tested without Snakemake. (`augment` lives in textclf.augment: it runs in its own env.)
 """
 
 from __future__ import annotations
