@@ -20,3 +20,9 @@ rule all:
     input:
         "results/prediction.csv",
     default_target: True
+
+
+# Every configured experiment: predictions and the metrics of every model it trains.
+rule all_experiments:
+    input:
+        [experiment_outputs(name) for name in config["experiments"]],

@@ -1,4 +1,5 @@
 import copy
+import os
 
 from snakemake.utils import validate
 
@@ -6,8 +7,7 @@ from snakemake.utils import validate
 validate(config, schema="../schemas/config.schema.yaml")
 
 DEFAULT = config["default_experiment"]
-STAGES = ["stage1", "finetuned"]
-SECTIONS = ["columns", "model", "train", "llm", "augment", "finetune"]
+SECTIONS = ["data", "columns", "model", "train", "llm", "augment", "finetune"]
 
 if DEFAULT not in config["experiments"]:
     raise ValueError(f"config.yaml: default_experiment {DEFAULT!r} is not under experiments")
@@ -22,19 +22,40 @@ wildcard_constraints:
 def settings(experiment):
     """The top-level sections with the experiment's own overrides merged in."""
     merged = {name: copy.deepcopy(config.get(name, {})) for name in SECTIONS}
+    merged["hard_examples"] = config.get("hard_examples", True)
     for key, value in config["experiments"][experiment].items():
         if isinstance(value, dict) and key in merged:
             merged[key].update(value)
         else:
             merged[key] = value
+    merged["dataset"] = merged["dataset"].format(datasets_root=config.get("datasets_root", ""))
     return merged
 
 
-def dataset_file(split):
-    def path(wildcards):
-        return f"{settings(wildcards.experiment)['dataset']}/{split}.tsv"
+def dataset_files(wildcards):
+    """train.tsv and test.tsv of the experiment's dataset, and valid.tsv where it has one
+    (without it, prepare holds out a stratified share of train)."""
+    folder = settings(wildcards.experiment)["dataset"]
+    files = {split: f"{folder}/{split}.tsv" for split in ("train", "test")}
+    if os.path.exists(f"{folder}/valid.tsv"):
+        files["valid"] = f"{folder}/valid.tsv"
+    return files
 
-    return path
+
+def stages(experiment):
+    """The models an experiment trains: stage 1, and stage 2 unless hard_examples is off."""
+    return ["stage1", "finetuned"] if settings(experiment)["hard_examples"] else ["stage1"]
+
+
+def final_checkpoint(wildcards):
+    return f"results/{wildcards.experiment}/checkpoints/{stages(wildcards.experiment)[-1]}"
+
+
+def experiment_outputs(experiment):
+    """What `snakemake <experiment>` results in: predictions and every model's metrics."""
+    return [f"results/{experiment}/prediction.csv"] + [
+        f"results/{experiment}/metrics/{stage}.json" for stage in stages(experiment)
+    ]
 
 
 def training_settings(wildcards):

@@ -4,6 +4,7 @@ rule evaluate:
         checkpoint=checkpoint_dir,
     output:
         metrics="results/{experiment}/metrics/{stage}.json",
+        per_class="results/{experiment}/metrics/{stage}_per_class.tsv",
     log:
         "results/{experiment}/logs/evaluate_{stage}.log",
     benchmark:

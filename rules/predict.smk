@@ -1,6 +1,6 @@
 rule predict:
     input:
-        checkpoint="results/{experiment}/checkpoints/finetuned",
+        checkpoint=final_checkpoint,
         test="results/{experiment}/data/test.tsv",
     output:
         prediction="results/{experiment}/prediction.csv",
@@ -25,7 +25,7 @@ rule predict:
 rule default_prediction:
     input:
         prediction=f"results/{DEFAULT}/prediction.csv",
-        metrics=expand("results/{experiment}/metrics/{stage}.json", experiment=DEFAULT, stage=STAGES),
+        metrics=experiment_outputs(DEFAULT)[1:],
     output:
         "results/prediction.csv",
     log:

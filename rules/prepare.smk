@@ -1,18 +1,18 @@
 rule prepare:
     input:
-        train=dataset_file("train"),
-        valid=dataset_file("valid"),
-        test=dataset_file("test"),
+        unpack(dataset_files),
     output:
         train="results/{experiment}/data/train.tsv",
         valid="results/{experiment}/data/valid.tsv",
         test="results/{experiment}/data/test.tsv",
+        dataset="results/{experiment}/data/dataset.json",
     log:
         "results/{experiment}/logs/prepare.log",
     benchmark:
         "results/{experiment}/benchmarks/prepare.tsv"
     params:
         columns=section("columns"),
+        data=section("data"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -2,6 +2,7 @@ rule train:
     input:
         train="results/{experiment}/data/train.tsv",
         valid="results/{experiment}/data/valid.tsv",
+        dataset="results/{experiment}/data/dataset.json",
     output:
         checkpoint=directory("results/{experiment}/checkpoints/stage1"),
     log:

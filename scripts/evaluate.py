@@ -8,6 +8,7 @@ run_evaluate(
     model_dir=snakemake.input.checkpoint,
     split_tsvs={"valid": snakemake.input.valid, "test": snakemake.input.test},
     out_json=snakemake.output.metrics,
+    out_per_class=snakemake.output.per_class,
     positive_label=snakemake.params.positive_label,
     max_length=snakemake.params.max_length,
     threads=snakemake.threads,

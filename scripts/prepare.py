@@ -9,4 +9,5 @@ prepare(
     outputs=dict(snakemake.output),
     text_column=snakemake.params.columns["text"],
     label_column=snakemake.params.columns["label"],
+    data=snakemake.params.data,
 )

@@ -8,6 +8,7 @@ run_stage1(
     model_name=snakemake.params.model,
     train_tsv=snakemake.input.train,
     valid_tsv=snakemake.input.valid,
+    dataset_json=snakemake.input.dataset,
     settings=snakemake.params.training,
     out_dir=snakemake.output.checkpoint,
     threads=snakemake.threads,

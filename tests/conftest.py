@@ -9,6 +9,7 @@ from transformers import BertConfig, BertModel, BertTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "example"
+EMOTIONS = REPO / "data" / "example_emotions"
 
 
 def demo_rows(split: str) -> pd.DataFrame:
@@ -18,10 +19,12 @@ def demo_rows(split: str) -> pd.DataFrame:
 
 
 def build_tiny_bert(folder: Path, layers: int = 2) -> Path:
-    """A 2-layer, hidden-32 BERT with random weights and a vocabulary of the demo's words."""
+    """A 2-layer, hidden-32 BERT with random weights and a vocabulary of the demos' words."""
+    from textclf.tsv import read_tsv
+
     words = set()
-    for split in ("train", "valid", "test"):
-        for text in demo_rows(split)["text"]:
+    for path in sorted((REPO / "data").glob("*/*.tsv")):
+        for text in read_tsv(path)["text"]:
             words.update(re.findall(r"\w+|[^\w\s]", text.lower()))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
 """prepare: one test per kind of bad input, each asserting the one-line message."""
 
+import json
+
 import pytest
 
 from textclf.prepare import prepare
@@ -25,6 +27,7 @@ def run(tmp_path, **replace):
         else:
             inputs[split].write_text(content, encoding="utf-8")
     outputs = {split: tmp_path / "out" / f"{split}.tsv" for split in GOOD}
+    outputs["dataset"] = tmp_path / "out" / "dataset.json"
     return inputs, outputs, lambda: prepare(inputs, outputs)
 
 
@@ -103,3 +106,86 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, split, conten
         go()
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+def prepared(tmp_path, data=None, **replace):
+    inputs, outputs, _ = run(tmp_path, **replace)
+    splits = prepare(inputs, outputs, data=data)
+    return inputs, outputs, splits, json.loads(outputs["dataset"].read_text())
+
+
+def labelled_rows(n_per_label: dict) -> str:
+    lines = ["id\ttext\tlabel"]
+    for label, n in n_per_label.items():
+        lines += [f"{label}{i}\tpost {i} about {label}\t{label}" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def test_valid_is_split_from_train_stratified_seeded_disjoint(tmp_path):
+    train = labelled_rows({"A": 60, "B": 30, "C": 10})
+    inputs, outputs, _ = run(tmp_path, train=train)
+    del inputs["valid"]
+    splits = prepare(inputs, outputs, data={"valid_share": 0.2, "split_seed": 3})
+    valid, rest = splits["valid"], splits["train"]
+    assert valid["label"].value_counts().to_dict() == {"A": 12, "B": 6, "C": 2}
+    assert set(valid["id"]).isdisjoint(rest["id"])
+    assert sorted([*valid["id"], *rest["id"]]) == sorted(read_tsv(inputs["train"])["id"])
+    assert json.loads(outputs["dataset"].read_text())["valid_from_train"] is True
+    again = prepare(inputs, outputs, data={"valid_share": 0.2, "split_seed": 3})
+    assert again["valid"]["id"].tolist() == valid["id"].tolist()
+    other = prepare(inputs, outputs, data={"valid_share": 0.2, "split_seed": 4})
+    assert other["valid"]["id"].tolist() != valid["id"].tolist()
+
+
+def test_max_train_rows_takes_a_stratified_sample(tmp_path):
+    train = labelled_rows({"A": 40, "B": 20})
+    *_, splits, summary = prepared(tmp_path, {"max_train_rows": 15}, train=train,
+                                   valid="id\ttext\tlabel\nv1\tx\tA\n")  # fmt: skip
+    assert splits["train"]["label"].value_counts().to_dict() == {"A": 10, "B": 5}
+    assert summary["rows"]["train"] == 15
+
+
+def test_multilabel_fields_become_sorted_sets(tmp_path):
+    *_, splits, summary = prepared(
+        tmp_path,
+        train="id\ttext\tlabel\nt1\ta\tjoy, anger\nt2\tb\tfear\nt3\tc\tanger,joy,anger\n",
+        valid="id\ttext\tlabel\nv1\td\tfear,joy\n",
+    )
+    assert summary["problem_type"] == "multi_label" and summary["labels"] == [
+        "anger",
+        "fear",
+        "joy",
+    ]
+    assert splits["train"]["label"].tolist() == ["anger,joy", "fear", "anger,joy"]
+
+
+def test_multilabel_unknown_label_names_the_row(tmp_path):
+    with pytest.raises(DataError, match=r"valid.tsv: line 3: label 'awe' does not occur"):
+        prepared(tmp_path, train="id\ttext\tlabel\nt1\ta\tjoy,fear\nt2\tb\tfear\n",
+                 valid="id\ttext\tlabel\nv1\td\tfear\nv2\te\tjoy,awe\n")  # fmt: skip
+
+
+LEAKY_TEST = "id\ttext\nx1\tnew site opens\nx2\tCases   RISE\n"
+
+
+def test_leakage_is_reported_as_a_warning(tmp_path, caplog):
+    *_, summary = prepared(tmp_path, test=LEAKY_TEST)
+    leak = summary["leakage"]["train/test"]
+    assert leak["rows"] == 1 and leak["examples"] == ["Cases   RISE"]
+    assert "1 test rows have a text that also occurs in train" in caplog.text
+
+
+def test_leakage_can_be_an_error(tmp_path):
+    with pytest.raises(DataError, match=r"test.tsv: line 3: 1 test rows have a text .* train"):
+        prepared(tmp_path, {"leakage": "error"}, test=LEAKY_TEST)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tweet_preprocessing_is_applied_to_every_split(tmp_path):
+    train = ("id\ttext\tlabel\nt1\t@bob see https://t.co/x1  now \U0001F602\tINFO\n"
+             "t2\tso  bored &amp; tired\tCHAT\n")  # fmt: skip
+    *_, splits, _ = prepared(tmp_path, {"preprocess": "tweet"}, train=train)
+    assert splits["train"]["text"].tolist() == [
+        "@USER see HTTPURL now face with tears of joy",
+        "so bored & tired",
+    ]

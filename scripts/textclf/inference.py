@@ -1,21 +1,24 @@
 """Stages `mine`, `evaluate` and `predict`: apply a saved checkpoint to rows.
 
-`mine` keeps the augmented rows the stage-1 model gets wrong (`misclassified.tsv`);
-`evaluate` writes metrics JSON on valid and, where it has labels, test; `predict` writes
-`prediction.csv` (id,label).
+`mine` keeps the augmented rows the stage-1 model gets wrong (`misclassified.tsv`; for
+multi-label, rows whose predicted label set differs from their label set); `evaluate` writes
+metrics JSON and a per-class TSV on valid and, where it has labels, test; `predict` writes
+`prediction.csv` (id,label; multi-label: the label set joined by the separator).
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import torch
 
+from textclf import thresholds
 from textclf.metrics import classification_metrics
-from textclf.modeling import load_classifier, model_labels, pick_device
-from textclf.training import encode, predict_logits
-from textclf.tsv import write_text
+from textclf.modeling import label_space, load_classifier, pick_device
+from textclf.training import encode, predict_logits, probabilities_of
+from textclf.tsv import write_text, write_tsv
 
 
 class Classifier:
@@ -25,24 +28,35 @@ class Classifier:
         torch.set_num_threads(threads)
         self.model, self.tokenizer = load_classifier(str(folder))
         self.model.to(pick_device())
-        self.labels = model_labels(self.model)
+        self.space = label_space(self.model)
+        self.labels = list(self.space.labels)
         self.max_length = max_length
+        self.thresholds = None
+        if self.space.multi_label:
+            record = thresholds.load(folder)
+            if record is None:
+                raise FileNotFoundError(f"{folder}: multi-label model without {thresholds.FILE}")
+            self.thresholds = thresholds.chosen(record, self.labels)
+
+    def probabilities(self, texts) -> np.ndarray:
+        """Softmax (single-label) or sigmoid (multi-label) outputs, one row per text."""
+        encoded = encode(self.tokenizer, texts, self.max_length)
+        logits = predict_logits(self.model, encoded, self.tokenizer.pad_token_id)
+        return probabilities_of(logits, self.space)
 
     def predict(self, texts) -> pd.DataFrame:
-        """One row per text: predicted label and its probability."""
-        encoded = encode(self.tokenizer, texts, self.max_length)
-        probabilities = predict_logits(self.model, encoded, self.tokenizer.pad_token_id).softmax(-1)
-        best = probabilities.max(-1)
-        return pd.DataFrame(
-            {
-                "predicted": [self.labels[i] for i in best.indices.tolist()],
-                "probability": best.values.numpy().round(6),
-            }
-        )
+        """One row per text: predicted label (or label set) and the top probability."""
+        probabilities = self.probabilities(texts)
+        if self.space.multi_label:
+            hot = thresholds.apply_thresholds(probabilities, self.thresholds)
+            predicted = [self.space.decode(row) for row in hot]
+        else:
+            predicted = [self.labels[i] for i in probabilities.argmax(-1)]
+        return pd.DataFrame({"predicted": predicted, "probability": probabilities.max(-1).round(6)})
 
 
 def hard_examples(classifier: Classifier, augmented: pd.DataFrame) -> pd.DataFrame:
-    """The augmented rows whose predicted label differs from their label."""
+    """The augmented rows whose predicted label (set) differs from their label (set)."""
     if augmented.empty:
         return augmented.assign(predicted=[], probability=[])
     predictions = classifier.predict(augmented["text"])
@@ -71,10 +85,27 @@ def evaluate_splits(
             continue
         predicted = classifier.predict(rows["text"])["predicted"].tolist()
         results[name] = classification_metrics(
-            rows["label"].tolist(), predicted, classifier.labels, positive_label
+            rows["label"].tolist(), predicted, classifier.space, positive_label
         )
     return results
 
 
-def write_metrics(metrics: dict, path) -> None:
+def per_class_table(metrics: dict) -> pd.DataFrame:
+    """split, label, support, precision, recall, f1: one row per split and class."""
+    rows = [
+        {"split": name, **entry}
+        for name, values in metrics.items()
+        if isinstance(values, dict) and "per_class" in values
+        for entry in values["per_class"]
+    ]
+    columns = ["split", "label", "support", "precision", "recall", "f1"]
+    table = pd.DataFrame(rows, columns=columns)
+    for column in ("precision", "recall", "f1"):
+        table[column] = table[column].round(6)
+    return table
+
+
+def write_metrics(metrics: dict, path, per_class_path=None) -> None:
     write_text(json.dumps(metrics, indent=2) + "\n", path)
+    if per_class_path is not None:
+        write_tsv(per_class_table(metrics), per_class_path)

@@ -1,10 +1,24 @@
-"""Classification metrics, computed with scikit-learn, as plain JSON-ready dicts."""
+"""Classification metrics, computed with scikit-learn, as plain JSON-ready dicts.
+
+Single-label: accuracy; micro, macro and weighted precision/recall/F1; the positive class of a
+binary task; the confusion matrix. Multi-label: subset accuracy, the same averages over the
+multi-hot matrix, hamming loss and labels per sample. Both carry a per-class report.
+"""
 
 from __future__ import annotations
 
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    hamming_loss,
+    precision_recall_fscore_support,
+)
 
-SELECTABLE = ("accuracy", "f1_macro", "f1_weighted", "f1_positive")
+from textclf.labels import LabelSpace
+
+SELECTABLE = ("accuracy", "f1_micro", "f1_macro", "f1_weighted", "f1_positive")
+AVERAGES = ("micro", "macro", "weighted")
 
 
 def positive_label_of(labels: list[str], configured: str | None) -> str | None:
@@ -19,15 +33,46 @@ def positive_label_of(labels: list[str], configured: str | None) -> str | None:
     return sorted(labels)[1]
 
 
-def classification_metrics(
-    gold: list[str], predicted: list[str], labels: list[str], positive_label: str | None = None
-) -> dict:
-    result = {"n": len(gold), "accuracy": float(accuracy_score(gold, predicted))}
-    for average in ("macro", "weighted"):
+def _averaged(gold, predicted, labels, names: list[str]) -> dict:
+    result = {}
+    for average in AVERAGES:
         p, r, f, _ = precision_recall_fscore_support(
             gold, predicted, labels=labels, average=average, zero_division=0
         )
         result |= {f"precision_{average}": p, f"recall_{average}": r, f"f1_{average}": f}
+    p, r, f, support = precision_recall_fscore_support(
+        gold, predicted, labels=labels, average=None, zero_division=0
+    )
+    result["per_class"] = [
+        {"label": name, "support": int(s), "precision": float(pi), "recall": float(ri),
+         "f1": float(fi)}
+        for name, s, pi, ri, fi in zip(names, support, p, r, f, strict=True)
+    ]  # fmt: skip
+    return result
+
+
+def classification_metrics(
+    gold: list[str],
+    predicted: list[str],
+    space: LabelSpace | list[str],
+    positive_label: str | None = None,
+) -> dict:
+    """Metrics of `predicted` against `gold` (label fields as written in the TSVs)."""
+    if not isinstance(space, LabelSpace):
+        space = LabelSpace(tuple(space))
+    labels = list(space.labels)
+    if space.multi_label:
+        gold_hot, predicted_hot = space.targets(gold), space.targets(predicted)
+        result = {"n": len(gold), "accuracy": float(accuracy_score(gold_hot, predicted_hot))}
+        result |= _averaged(gold_hot, predicted_hot, list(range(len(labels))), labels)
+        result["hamming_loss"] = float(hamming_loss(gold_hot, predicted_hot))
+        result["labels_per_sample"] = {
+            "gold": float(gold_hot.sum(1, dtype=np.float64).mean()),
+            "predicted": float(predicted_hot.sum(1, dtype=np.float64).mean()),
+        }
+        return _plain(result)
+    result = {"n": len(gold), "accuracy": float(accuracy_score(gold, predicted))}
+    result |= _averaged(gold, predicted, labels, labels)
     positive = positive_label_of(labels, positive_label)
     if positive is not None:
         p, r, f, _ = precision_recall_fscore_support(
@@ -43,4 +88,8 @@ def classification_metrics(
         "labels": labels,
         "rows_gold_columns_predicted": confusion_matrix(gold, predicted, labels=labels).tolist(),
     }
-    return {k: float(v) if hasattr(v, "item") else v for k, v in result.items()}
+    return _plain(result)
+
+
+def _plain(result: dict) -> dict:
+    return {k: float(v) if isinstance(v, np.generic) else v for k, v in result.items()}

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+from textclf.labels import MULTI, SINGLE, LabelSpace
 
 PACKAGED_MINILM = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
 
@@ -24,20 +26,27 @@ def resolve_model(name: str) -> str:
     return str(Path(name)) if Path(name).is_dir() else name
 
 
-def load_classifier(name: str, labels: list[str] | None = None, seed: int = 0):
+HF_PROBLEM_TYPE = {SINGLE: "single_label_classification", MULTI: "multi_label_classification"}
+
+
+def load_classifier(name: str, labels: LabelSpace | list[str] | None = None, seed: int = 0):
     """Return (model, tokenizer). `labels` gives a new head, initialised from `seed`; None
-    keeps the folder's labels and head."""
+    keeps the folder's labels and head.
+
+    The problem type and label separator go into the model's config, so a saved folder says
+    how to read its outputs (and `pipeline()` applies a sigmoid to multi-label models)."""
     source = resolve_model(name)
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    kwargs = {}
+    config = AutoConfig.from_pretrained(source)
     if labels is not None:
-        kwargs = dict(
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={label: i for i, label in enumerate(labels)},
-        )
-    model = AutoModelForSequenceClassification.from_pretrained(source, **kwargs)
+        space = labels if isinstance(labels, LabelSpace) else LabelSpace(tuple(labels))
+        config.num_labels = len(space.labels)
+        config.id2label = dict(enumerate(space.labels))
+        config.label2id = {label: i for i, label in enumerate(space.labels)}
+        config.problem_type = HF_PROBLEM_TYPE[space.problem_type]
+        config.label_separator = space.separator
+    model = AutoModelForSequenceClassification.from_pretrained(source, config=config)
     if tokenizer.pad_token is None:  # GPT-style tokenizers have none
         tokenizer.pad_token = tokenizer.eos_token
         model.config.pad_token_id = tokenizer.pad_token_id
@@ -46,6 +55,12 @@ def load_classifier(name: str, labels: list[str] | None = None, seed: int = 0):
 
 def model_labels(model) -> list[str]:
     return [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+
+def label_space(model) -> LabelSpace:
+    multi = model.config.problem_type == HF_PROBLEM_TYPE[MULTI]
+    separator = getattr(model.config, "label_separator", ",")
+    return LabelSpace(tuple(model_labels(model)), MULTI if multi else SINGLE, separator)
 
 
 def encoder_layers(model) -> nn.ModuleList:

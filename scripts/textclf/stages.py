@@ -7,6 +7,7 @@ be run and tested without Snakemake. (`augment` lives in textclf.augment: it run
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -20,21 +21,37 @@ from textclf.inference import (
     mix_for_stage2,
     write_metrics,
 )
-from textclf.modeling import load_classifier
-from textclf.training import TrainSettings, save_checkpoint, train
+from textclf.labels import LabelSpace
+from textclf.modeling import label_space, load_classifier
+from textclf.training import TrainSettings, save_checkpoint, train, tune_thresholds
 from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
 
 log = logging.getLogger("textclf")
 
 
-def run_stage1(model_name, train_tsv, valid_tsv, settings: dict, out_dir, threads=1):
+def read_label_space(dataset_json) -> LabelSpace:
+    """The label space `prepare` wrote to dataset.json."""
+    return LabelSpace.from_json(json.loads(Path(dataset_json).read_text()))
+
+
+def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads):
+    model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
+    record = None
+    if label_space(model).multi_label:
+        record = tune_thresholds(model, tokenizer, valid_rows, settings)
+        log.info("thresholds: global %.3f, using %s", record["global"], record["use"])
+    save_checkpoint(model, tokenizer, history, settings, out_dir, record)
+
+
+def run_stage1(model_name, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
+               threads=1):  # fmt: skip
     settings = TrainSettings.from_config(settings)
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
-    labels = sorted(set(train_rows["label"]))
-    log.info("stage 1: %s, %d train rows, labels %s", model_name, len(train_rows), labels)
-    model, tokenizer = load_classifier(model_name, labels, settings.seed)
-    model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
-    save_checkpoint(model, tokenizer, history, settings, out_dir)
+    space = read_label_space(dataset_json)
+    log.info("stage 1: %s, %d train rows, %s, %d labels %s", model_name, len(train_rows),
+             space.problem_type, len(space.labels), list(space.labels))  # fmt: skip
+    model, tokenizer = load_classifier(model_name, space, settings.seed)
+    _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads)
 
 
 def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
@@ -57,12 +74,11 @@ def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
     mixed = mix_for_stage2(read_tsv(train_tsv), hard, original_per_hard, settings.seed)
     log.info("stage 2: %d hard + %d original rows", len(hard), len(mixed) - len(hard))
     model, tokenizer = load_classifier(str(stage1_dir))
-    model, history = train(model, tokenizer, mixed, read_tsv(valid_tsv), settings, threads)
-    save_checkpoint(model, tokenizer, history, settings, out_dir)
+    _train_and_save(model, tokenizer, mixed, read_tsv(valid_tsv), settings, out_dir, threads)
 
 
 def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,
-                 max_length=128, threads=1):  # fmt: skip
+                 max_length=128, threads=1, out_per_class=None):  # fmt: skip
     classifier = Classifier(model_dir, threads, max_length)
     splits = {name: read_tsv(path) for name, path in split_tsvs.items()}
     metrics = evaluate_splits(classifier, splits, positive_label)
@@ -72,7 +88,7 @@ def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,
             log.info(
                 "%s: accuracy %.4f, macro-F1 %.4f", name, values["accuracy"], values["f1_macro"]
             )
-    write_metrics(metrics, out_json)
+    write_metrics(metrics, out_json, out_per_class)
 
 
 def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):

@@ -3,6 +3,10 @@
 Plain PyTorch: AdamW with linear warm-up and decay, progressive unfreezing (by epoch or on a
 validation plateau), early stopping, and the best epoch by one validation metric is what is
 saved, as a Hugging Face folder with `history.tsv` beside the weights.
+
+Single-label: softmax and cross-entropy (optionally class-weighted). Multi-label: sigmoid and
+`BCEWithLogitsLoss` (optionally with `pos_weight`); each epoch is scored at the global
+threshold that is best on valid, and the final thresholds are saved as `thresholds.json`.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import torch
 from torch.nn import functional as F
 from transformers import get_linear_schedule_with_warmup
 
+from textclf import thresholds
+from textclf.labels import LabelSpace
 from textclf.metrics import SELECTABLE, classification_metrics
 from textclf.modeling import (
     count_trainable,
     encoder_layers,
-    model_labels,
+    label_space,
     pick_device,
     set_trainable_depth,
 )
@@ -43,7 +49,7 @@ class TrainSettings:
     warmup: float = 0.1  # share of all optimisation steps spent warming up
     max_length: int = 128
     patience: int = 3  # epochs without improvement before stopping
-    metric: str = "accuracy"  # the validation metric that selects the best epoch
+    metric: str = "auto"  # selects the best epoch; auto: accuracy, or f1_macro if multi-label
     seed: int = 42
     unfreeze: str = "epoch"  # epoch | plateau | none
     unfreeze_every: int = 1  # epoch schedule: epochs between unfreezing steps
@@ -51,6 +57,9 @@ class TrainSettings:
     unfreeze_patience: int = 1  # plateau schedule: flat epochs before opening more
     initial_layers: int = 0  # encoder layers trainable from the first epoch
     positive_label: str | None = None
+    class_weights: bool = False  # single-label: weight classes by n / (k * count)
+    pos_weight: bool = False  # multi-label: weight each label's positives by negatives/positives
+    threshold: str | float = "per_class"  # multi-label prediction: per_class, global or a number
 
     @classmethod
     def from_config(cls, section: dict) -> TrainSettings:
@@ -59,9 +68,14 @@ class TrainSettings:
         if unknown:
             raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
         settings = cls(**section)
-        if settings.metric not in SELECTABLE:
-            raise ValueError(f"metric must be one of {SELECTABLE}, not {settings.metric!r}")
+        if settings.metric not in (*SELECTABLE, "auto"):
+            raise ValueError(f"metric must be auto or one of {SELECTABLE}, not {settings.metric!r}")
         return settings
+
+    def selection_metric(self, space: LabelSpace) -> str:
+        if self.metric != "auto":
+            return self.metric
+        return "f1_macro" if space.multi_label else "accuracy"
 
 
 def seed_everything(seed: int) -> None:
@@ -122,12 +136,51 @@ def _param_groups(model, weight_decay: float):
     ]
 
 
-def _evaluate(model, encoded, gold_ids, labels, pad_id, positive_label):
+def loss_function(space: LabelSpace, settings: TrainSettings, targets: torch.Tensor, device):
+    """The training loss, with class weights or positive weights from the training targets."""
+    if space.multi_label:
+        pos_weight = None
+        if settings.pos_weight:
+            positives = targets.sum(0)
+            pos_weight = ((len(targets) - positives) / positives.clamp(min=1)).to(device)
+        return lambda logits, gold: F.binary_cross_entropy_with_logits(
+            logits, gold, pos_weight=pos_weight
+        )
+    weight = None
+    if settings.class_weights:
+        counts = torch.bincount(targets, minlength=len(space.labels)).float()
+        weight = (len(targets) / (len(space.labels) * counts.clamp(min=1))).to(device)
+    return lambda logits, gold: F.cross_entropy(logits, gold, weight=weight)
+
+
+def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:
+    return (logits.sigmoid() if space.multi_label else logits.softmax(-1)).numpy()
+
+
+def _evaluate(model, encoded, gold_values, space: LabelSpace, pad_id, positive_label, average):
+    """(valid loss, metrics); multi-label is scored at its best global threshold."""
     logits = predict_logits(model, encoded, pad_id)
-    loss = F.cross_entropy(logits, torch.tensor(gold_ids)).item()
-    predicted = [labels[i] for i in logits.argmax(-1).tolist()]
-    gold = [labels[i] for i in gold_ids]
-    return loss, classification_metrics(gold, predicted, labels, positive_label)
+    targets = torch.tensor(space.targets(gold_values))
+    if space.multi_label:
+        loss = F.binary_cross_entropy_with_logits(logits, targets).item()
+        probabilities = probabilities_of(logits, space)
+        best = thresholds.tune_global(probabilities, targets.numpy() > 0, average)
+        hot = thresholds.apply_thresholds(probabilities, best)
+        predicted = [space.decode(row) for row in hot]
+    else:
+        loss = F.cross_entropy(logits, targets).item()
+        predicted = [space.labels[i] for i in logits.argmax(-1).tolist()]
+    return loss, classification_metrics(list(gold_values), predicted, space, positive_label)
+
+
+def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainSettings) -> dict:
+    """thresholds.json of a trained multi-label model, tuned on `valid_rows`."""
+    space = label_space(model)
+    encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
+    probabilities = probabilities_of(predict_logits(model, encoded, tokenizer.pad_token_id), space)
+    average = "micro" if settings.selection_metric(space) == "f1_micro" else "macro"
+    gold = space.targets(valid_rows["label"]) > 0
+    return thresholds.tune(probabilities, gold, list(space.labels), settings.threshold, average)
 
 
 def next_depth(depth: int, settings: TrainSettings, n_layers: int) -> int:
@@ -147,13 +200,15 @@ def train(
     seed_everything(settings.seed)
     device = pick_device()
     model.to(device)
-    labels = model_labels(model)
-    label_id = {label: i for i, label in enumerate(labels)}
+    space = label_space(model)
+    metric = settings.selection_metric(space)
+    average = "micro" if metric == "f1_micro" else "macro"
     pad_id = tokenizer.pad_token_id
     train_encoded = encode(tokenizer, train_rows["text"], settings.max_length)
     valid_encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
-    train_gold = torch.tensor([label_id[label] for label in train_rows["label"]])
-    valid_gold = [label_id[label] for label in valid_rows["label"]]
+    train_gold = torch.tensor(space.targets(train_rows["label"]))
+    valid_gold = valid_rows["label"].tolist()
+    criterion = loss_function(space, settings, train_gold, device)
     lengths = [len(s) for s in train_encoded]
 
     n_layers = len(encoder_layers(model))
@@ -178,7 +233,7 @@ def train(
         for batch_index in length_grouped_batches(lengths, settings.batch_size, generator):
             batch = collate([train_encoded[i] for i in batch_index], pad_id, device)
             logits = model(**batch).logits
-            loss = F.cross_entropy(logits, train_gold[batch_index].to(device))
+            loss = criterion(logits, train_gold[batch_index].to(device))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -186,9 +241,9 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             total_loss += loss.item() * len(batch_index)
         valid_loss, valid = _evaluate(
-            model, valid_encoded, valid_gold, labels, pad_id, settings.positive_label
+            model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, average
         )
-        score = valid[settings.metric]
+        score = valid[metric]
         improved = score > best_score
         if improved:
             best_score, best_epoch = score, epoch
@@ -204,7 +259,7 @@ def train(
                 "valid_loss": valid_loss,
                 "valid_accuracy": valid["accuracy"],
                 "valid_f1_macro": valid["f1_macro"],
-                f"valid_{settings.metric}": score,
+                f"valid_{metric}": score,
                 "trainable": trainable,
                 "trainable_parameters": count_trainable(model),
                 "seconds": round(time.perf_counter() - started, 2),
@@ -230,12 +285,15 @@ def train(
     return model, history_frame
 
 
-def save_checkpoint(model, tokenizer, history: pd.DataFrame, settings, out_dir) -> None:
-    """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv
-    and the training settings, atomically."""
+def save_checkpoint(model, tokenizer, history: pd.DataFrame, settings, out_dir,
+                    threshold_record: dict | None = None) -> None:  # fmt: skip
+    """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv,
+    the training settings and, for multi-label models, thresholds.json, atomically."""
     with atomic_path(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if threshold_record is not None:
+            thresholds.save(threshold_record, tmp)
         write_tsv(history.astype(str), Path(tmp) / "history.tsv")
         (Path(tmp) / "training_settings.json").write_text(
             json.dumps(asdict(settings), indent=2) + "\n"

@@ -1,0 +1,77 @@
+"""Decision thresholds for multi-label models, tuned on the validation split.
+
+Two are tuned: one global threshold (the grid value that maximises the selection metric) and
+one per class (each class's own best F1; a class absent from valid keeps the global one).
+`thresholds.json` beside the weights records both and which one prediction uses
+(`train.threshold`: `per_class`, `global`, or a fixed number). A row whose probabilities all
+fall below their thresholds gets its most probable label, since every row has at least one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+FILE = "thresholds.json"
+
+
+def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
+    """Boolean multi-hot predictions; at least one label per row."""
+    predicted = probabilities >= thresholds
+    empty = ~predicted.any(axis=1)
+    predicted[empty, probabilities[empty].argmax(axis=1)] = True
+    return predicted
+
+
+def _f1(gold: np.ndarray, predicted: np.ndarray, average: str) -> float:
+    return float(f1_score(gold, predicted, average=average, zero_division=0))
+
+
+def tune_global(probabilities: np.ndarray, gold: np.ndarray, average: str = "macro") -> float:
+    scores = [_f1(gold, apply_thresholds(probabilities, t), average) for t in GRID]
+    return float(GRID[int(np.argmax(scores))])
+
+
+def tune_per_class(probabilities: np.ndarray, gold: np.ndarray, fallback: float) -> np.ndarray:
+    """Each class's threshold maximising its own F1 (ties: the lowest threshold)."""
+    thresholds = np.full(gold.shape[1], fallback)
+    for k in range(gold.shape[1]):
+        if gold[:, k].sum() == 0:
+            continue
+        scores = [_f1(gold[:, k], probabilities[:, k] >= t, "binary") for t in GRID]
+        thresholds[k] = GRID[int(np.argmax(scores))]
+    return thresholds
+
+
+def tune(probabilities, gold, labels: list[str], use, average: str = "macro") -> dict:
+    """Everything `thresholds.json` holds."""
+    global_threshold = tune_global(probabilities, gold, average)
+    per_class = tune_per_class(probabilities, gold, global_threshold)
+    return {
+        "use": use,
+        "global": global_threshold,
+        "per_class": {label: float(t) for label, t in zip(labels, per_class, strict=True)},
+        "tuned_on": f"valid, {len(gold)} rows, grid {GRID[0]}..{GRID[-1]} step 0.025",
+    }
+
+
+def chosen(record: dict, labels: list[str]) -> np.ndarray:
+    """The threshold of each label that prediction uses."""
+    use = record["use"]
+    if use == "per_class":
+        return np.array([record["per_class"][label] for label in labels])
+    value = record["global"] if use == "global" else float(use)
+    return np.full(len(labels), value)
+
+
+def save(record: dict, folder) -> None:
+    (Path(folder) / FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def load(folder) -> dict | None:
+    path = Path(folder) / FILE
+    return json.loads(path.read_text()) if path.exists() else None
