@@ -1,5 +1,6 @@
 """The whole workflow through Snakemake on the demo data: tiny model, real local LLM server."""
 
+import json
 import os
 import re
 import shutil
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
@@ -39,12 +41,14 @@ def copy_workflow(workdir: Path, tiny_bert: Path) -> Path:
         source = REPO / name
         copy = shutil.copytree if source.is_dir() else shutil.copy
         copy(source, workdir / name)
-    shutil.copytree(REPO / "data" / "example", workdir / "data" / "example")
+    for demo in ("example", "example_emotions"):
+        shutil.copytree(REPO / "data" / demo, workdir / "data" / demo)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["model"]["name"] = str(tiny_bert)
     config["train"] |= {"epochs": 2, "learning_rate": 1e-3}
     config["finetune"] |= {"epochs": 1}
     config["augment"]["max_rows"] = AUGMENT_ROWS
+    config["experiments"]["demo_emotions"]["augment"]["max_rows"] = AUGMENT_ROWS
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return workdir
 
@@ -52,7 +56,7 @@ def copy_workflow(workdir: Path, tiny_bert: Path) -> Path:
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory, tiny_bert):
     workdir = copy_workflow(tmp_path_factory.mktemp("workflow"), tiny_bert)
-    snakemake(workdir, "-j2", "results/prediction.csv")
+    snakemake(workdir, "-j2", "results/prediction.csv", "all_experiments")
     return workdir
 
 
@@ -118,6 +122,36 @@ def test_every_output_has_its_columns_and_rows(workflow):
     for rule in rules:
         assert (out / "logs" / f"{rule}.log").stat().st_size > 0
         assert (out / "benchmarks" / f"{rule}.tsv").exists()
+
+
+def test_two_experiments_at_once_one_multilabel(workflow):
+    out = workflow / "results" / "demo_emotions"
+    dataset = json.loads((out / "data" / "dataset.json").read_text())
+    feelings = ["anger", "gratitude", "humour", "relief", "worry"]
+    assert dataset["problem_type"] == "multi_label" and dataset["labels"] == feelings
+    assert dataset["valid_from_train"] and dataset["rows"] == {
+        "train": 270,
+        "valid": 30,
+        "test": 80,
+    }
+    train, valid = read_tsv(out / "data" / "train.tsv"), read_tsv(out / "data" / "valid.tsv")
+    assert set(train["id"]).isdisjoint(valid["id"])
+    for stage in ("stage1", "finetuned"):
+        record = json.loads((out / "checkpoints" / stage / "thresholds.json").read_text())
+        assert set(record["per_class"]) == set(feelings)
+        metrics = json.loads((out / "metrics" / f"{stage}.json").read_text())
+        assert {"hamming_loss", "labels_per_sample", "f1_micro"} <= set(metrics["test"])
+        per_class = read_tsv(out / "metrics" / f"{stage}_per_class.tsv")
+        assert per_class["label"].tolist() == feelings * 2
+        assert per_class["split"].tolist() == ["valid"] * 5 + ["test"] * 5
+    prediction = pd.read_csv(out / "prediction.csv", dtype=str, keep_default_na=False)
+    assert len(prediction) == 80
+    assert all(0 < len(p.split(",")) <= 5 and set(p.split(",")) <= set(feelings)
+               for p in prediction["label"])  # fmt: skip
+    hard = read_tsv(out / "mine" / "misclassified.tsv")
+    assert (hard["predicted"] != hard["label"]).all()
+    demo_per_class = read_tsv(workflow / "results" / "demo" / "metrics" / "stage1_per_class.tsv")
+    assert demo_per_class["label"].tolist() == ["INFORMATIVE", "UNINFORMATIVE"] * 2
 
 
 def test_nothing_changed_reruns_nothing(workflow):
