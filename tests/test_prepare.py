@@ -189,3 +189,14 @@ def test_tweet_preprocessing_is_applied_to_every_split(tmp_path):
         "@USER see HTTPURL now face with tears of joy",
         "so bored & tired",
     ]
+
+
+def test_exact_repeats_are_dropped_but_a_reused_id_is_an_error(tmp_path, caplog):
+    train = "id\ttext\tlabel\nt1\ta\tINFO\nt2\tb\tCHAT\nt1\ta\tINFO\nt3\tc\tINFO\n"
+    *_, splits, summary = prepared(tmp_path, train=train)
+    assert splits["train"]["id"].tolist() == ["t1", "t2", "t3"]
+    assert "dropped 1 rows that repeat an earlier row exactly (lines 4)" in caplog.text
+    with pytest.raises(DataError, match=r"train.tsv: line 4: duplicate id 't1'"):
+        prepared(tmp_path, train=train.replace("t1\ta\tINFO\nt3", "t1\tz\tINFO\nt3"))
+    with pytest.raises(DataError, match=r"test.tsv: line 3: duplicate id 'x1'"):
+        prepared(tmp_path, test="id\ttext\nx1\tnew\nx1\tnew\n")

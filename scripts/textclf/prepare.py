@@ -83,11 +83,21 @@ def read_split(
         empty = split[column] == ""
         if empty.any():
             raise DataError(f"{path}: line {line_of(empty)}: empty {column}")
+    if label_required:
+        # Real datasets repeat a row now and then (WNUT-2020's train.tsv holds 6 such tweets):
+        # an exact repeat adds nothing, so it is dropped; a repeated id with other content is
+        # an error below.
+        repeated = split.duplicated()
+        if repeated.any():
+            lines = [str(i + 2) for i in repeated.to_numpy().nonzero()[0]]
+            log.warning("%s: dropped %d rows that repeat an earlier row exactly (lines %s)",
+                        path, len(lines), ", ".join(lines[:10]))  # fmt: skip
+            split = split[~repeated]
     duplicated = split["id"].duplicated()
     if duplicated.any():
-        line = line_of(duplicated)
+        line = int(split.index[duplicated.to_numpy().argmax()]) + 2
         raise DataError(f"{path}: line {line}: duplicate id {split['id'][line - 2]!r}")
-    return split
+    return split.reset_index(drop=True)
 
 
 @dataclass
