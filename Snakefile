@@ -7,6 +7,7 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/download.smk"
 include: "rules/prepare.smk"
 include: "rules/train.smk"
 include: "rules/augment.smk"

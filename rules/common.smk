@@ -33,13 +33,32 @@ def settings(experiment):
 
 
 def dataset_files(wildcards):
-    """train.tsv and test.tsv of the experiment's dataset, and valid.tsv where it has one
-    (without it, prepare holds out a stratified share of train)."""
-    folder = settings(wildcards.experiment)["dataset"]
+    """train.tsv and test.tsv of the experiment's dataset, and valid.tsv where it has one or
+    its download makes one (without it, prepare holds out a stratified share of train)."""
+    s = settings(wildcards.experiment)
+    folder = s["dataset"]
     files = {split: f"{folder}/{split}.tsv" for split in ("train", "test")}
-    if os.path.exists(f"{folder}/valid.tsv"):
+    downloaded = download_splits(s["download"]) if s.get("download") else []
+    if os.path.exists(f"{folder}/valid.tsv") or "valid" in downloaded:
         files["valid"] = f"{folder}/valid.tsv"
     return files
+
+
+def download_splits(spec):
+    return [split for split in ("train", "valid", "test") if split in spec["files"]]
+
+
+def downloads():
+    """Dataset folder -> download spec (with the first experiment that names it), for the
+    folders that lack train.tsv: a local copy is never touched, so a forced or failed
+    download can never overwrite or delete it."""
+    found = {}
+    for name in config["experiments"]:
+        s = settings(name)
+        missing = not os.path.exists(f"{s['dataset']}/train.tsv")
+        if s.get("download") and missing and s["dataset"] not in found:
+            found[s["dataset"]] = {**s["download"], "experiment": name}
+    return found
 
 
 def stages(experiment):

@@ -1,6 +1,9 @@
 """Shared fixtures: a tiny randomly initialised BERT (no download) and small labelled rows."""
 
+import functools
 import re
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -51,3 +54,26 @@ def tiny_bert(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert_4layers(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert-4"), layers=4)
+
+
+@pytest.fixture()
+def serve_files(tmp_path):
+    """serve_files({name: text}) starts an HTTP server on 127.0.0.1 serving those files and
+    returns its base URL; every server stops after the test."""
+    servers = []
+
+    def serve(files: dict[str, str]) -> str:
+        root = tmp_path / f"www{len(servers)}"
+        root.mkdir()
+        for name, content in files.items():
+            (root / name).write_text(content, encoding="utf-8")
+        handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield serve
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()

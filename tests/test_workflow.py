@@ -154,6 +154,28 @@ def test_two_experiments_at_once_one_multilabel(workflow):
     assert demo_per_class["label"].tolist() == ["INFORMATIVE", "UNINFORMATIVE"] * 2
 
 
+def test_a_missing_dataset_is_downloaded_checked_and_prepared(workflow, serve_files):
+    from test_download import GOEMOTIONS, goemotions_spec
+
+    url = serve_files(GOEMOTIONS)
+    change = {"experiments": {"fetched": {
+        "dataset": "data/fetched", "columns": {"label": "labels"}, "download": goemotions_spec(url),
+    }}}  # fmt: skip
+    (workflow / "fetched.yaml").write_text(yaml.safe_dump(change))
+    args = ["results/fetched/data/dataset.json", "--configfile", "config.yaml", "fetched.yaml"]
+    snakemake(workflow, "-j1", *args)
+    assert read_tsv(workflow / "data" / "fetched" / "valid.tsv")["id"].tolist() == ["c5", "c6"]
+    dataset = json.loads((workflow / "results" / "fetched" / "data" / "dataset.json").read_text())
+    assert dataset["problem_type"] == "multi_label" and dataset["labels"] == [
+        "anger",
+        "joy",
+        "neutral",
+    ]
+    assert dataset["valid_from_train"] is False
+    _, output = snakemake(workflow, "-n", *args)  # the local copy now stands: no rule touches it
+    assert "Nothing to be done" in output
+
+
 def test_nothing_changed_reruns_nothing(workflow):
     assert planned_jobs(workflow) == {}
 
