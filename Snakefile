@@ -13,6 +13,7 @@ include: "rules/train.smk"
 include: "rules/augment.smk"
 include: "rules/mine.smk"
 include: "rules/finetune.smk"
+include: "rules/baselines.smk"
 include: "rules/evaluate.smk"
 include: "rules/predict.smk"
 

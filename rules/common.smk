@@ -7,7 +7,7 @@ from snakemake.utils import validate
 validate(config, schema="../schemas/config.schema.yaml")
 
 DEFAULT = config["default_experiment"]
-SECTIONS = ["data", "columns", "model", "train", "llm", "augment", "finetune"]
+SECTIONS = ["data", "columns", "model", "train", "llm", "augment", "finetune", "baselines"]
 
 if DEFAULT not in config["experiments"]:
     raise ValueError(f"config.yaml: default_experiment {DEFAULT!r} is not under experiments")
@@ -17,6 +17,8 @@ wildcard_constraints:
     experiment="[A-Za-z0-9_-]+",
     split="train|valid|test",
     stage="stage1|finetuned",
+    model="stage1|finetuned|scratch|tfidf",
+    baseline="scratch|tfidf",
 
 
 def settings(experiment):
@@ -71,10 +73,10 @@ def final_checkpoint(wildcards):
 
 
 def experiment_outputs(experiment):
-    """What `snakemake <experiment>` results in: predictions and every model's metrics."""
+    """What an experiment results in: predictions, every model's metrics, the comparison."""
     return [f"results/{experiment}/prediction.csv"] + [
-        f"results/{experiment}/metrics/{stage}.json" for stage in stages(experiment)
-    ]
+        f"results/{experiment}/metrics/{model}.json" for model in models(experiment)
+    ] + [f"results/{experiment}/comparison.tsv"]
 
 
 def training_settings(wildcards):
@@ -88,8 +90,32 @@ def finetune_settings(wildcards):
     return {**training_settings(wildcards), **overrides}
 
 
-def checkpoint_dir(wildcards):
-    return f"results/{wildcards.experiment}/checkpoints/{wildcards.stage}"
+def model_dir(wildcards):
+    """The saved folder of a model: a transformer checkpoint or a baseline."""
+    kind = "baselines" if wildcards.model in ("scratch", "tfidf") else "checkpoints"
+    return f"results/{wildcards.experiment}/{kind}/{wildcards.model}"
+
+
+def models(experiment):
+    """Every model an experiment produces, baselines first."""
+    return settings(experiment)["baselines"]["models"] + stages(experiment)
+
+
+def comparison_inputs(wildcards):
+    """Metrics JSON of every model of the experiment, keyed by model name."""
+    return {
+        model: f"results/{wildcards.experiment}/metrics/{model}.json"
+        for model in models(wildcards.experiment)
+    }
+
+
+def baseline_settings(wildcards):
+    s = settings(wildcards.experiment)
+    return {**s["baselines"].get(wildcards.baseline, {}), "seed": s["train"]["seed"]}
+
+
+def selection_metric(wildcards):
+    return settings(wildcards.experiment)["train"]["metric"]
 
 
 def labelled_splits(wildcards):

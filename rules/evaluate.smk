@@ -1,14 +1,15 @@
 rule evaluate:
     input:
         unpack(labelled_splits),
-        checkpoint=checkpoint_dir,
+        model=model_dir,
     output:
-        metrics="results/{experiment}/metrics/{stage}.json",
-        per_class="results/{experiment}/metrics/{stage}_per_class.tsv",
+        metrics="results/{experiment}/metrics/{model}.json",
+        per_class="results/{experiment}/metrics/{model}_per_class.tsv",
+        probabilities="results/{experiment}/metrics/{model}_valid_probabilities.tsv",
     log:
-        "results/{experiment}/logs/evaluate_{stage}.log",
+        "results/{experiment}/logs/evaluate_{model}.log",
     benchmark:
-        "results/{experiment}/benchmarks/evaluate_{stage}.tsv"
+        "results/{experiment}/benchmarks/evaluate_{model}.tsv"
     params:
         positive_label=positive_label,
         max_length=max_length,

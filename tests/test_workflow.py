@@ -188,6 +188,7 @@ def test_llm_change_reruns_augmentation_onward(workflow):
         "finetune": 1,
         "evaluate": 1,
         "predict": 1,
+        "comparison": 1,
         "default_prediction": 1,
         "all": 1,
     }
@@ -195,12 +196,15 @@ def test_llm_change_reruns_augmentation_onward(workflow):
 
 def test_ratio_change_reruns_stage2_onward(workflow):
     jobs = planned_jobs(workflow, {"finetune": {"original_per_hard": 2.0}})
-    assert jobs == {"finetune": 1, "evaluate": 1, "predict": 1, "default_prediction": 1, "all": 1}
+    assert jobs == {
+        "finetune": 1, "evaluate": 1, "predict": 1, "comparison": 1, "default_prediction": 1,
+        "all": 1,
+    }  # fmt: skip
 
 
 def test_stage1_change_reruns_training_but_not_augmentation(workflow):
     jobs = planned_jobs(workflow, {"train": {"epochs": 3}})
-    assert "augment" not in jobs and "prepare" not in jobs
+    assert "augment" not in jobs and "prepare" not in jobs and "baseline" not in jobs
     assert jobs["train"] == 1 and jobs["mine"] == 1 and jobs["evaluate"] == 2
 
 

@@ -9,19 +9,41 @@ metrics JSON and a per-class TSV on valid and, where it has labels, test; `predi
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from textclf import thresholds
+from textclf.labels import LabelSpace
 from textclf.metrics import classification_metrics
 from textclf.modeling import label_space, load_classifier, pick_device
 from textclf.training import encode, predict_logits, probabilities_of
-from textclf.tsv import write_text, write_tsv
+from textclf.tsv import read_tsv, write_text, write_tsv
 
 
-class Classifier:
+class Predictor:
+    """What every saved model offers: `probabilities(texts)`, and `predict(texts)` from them
+    with the model's label space and thresholds."""
+
+    space: LabelSpace
+    thresholds: np.ndarray | None = None
+
+    def probabilities(self, texts) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, texts) -> pd.DataFrame:
+        """One row per text: predicted label (or label set) and the top probability."""
+        probabilities = self.probabilities(texts)
+        return pd.DataFrame({
+            "predicted": thresholds.label_fields(self.space, probabilities, self.thresholds),
+            "probability": probabilities.max(-1).round(6),
+        })  # fmt: skip
+
+
+class Classifier(Predictor):
     """A saved checkpoint folder, loaded once, that labels texts."""
 
     def __init__(self, folder, threads: int = 1, max_length: int = 128):
@@ -44,16 +66,6 @@ class Classifier:
         logits = predict_logits(self.model, encoded, self.tokenizer.pad_token_id)
         return probabilities_of(logits, self.space)
 
-    def predict(self, texts) -> pd.DataFrame:
-        """One row per text: predicted label (or label set) and the top probability."""
-        probabilities = self.probabilities(texts)
-        if self.space.multi_label:
-            hot = thresholds.apply_thresholds(probabilities, self.thresholds)
-            predicted = [self.space.decode(row) for row in hot]
-        else:
-            predicted = [self.labels[i] for i in probabilities.argmax(-1)]
-        return pd.DataFrame({"predicted": predicted, "probability": probabilities.max(-1).round(6)})
-
 
 def hard_examples(classifier: Classifier, augmented: pd.DataFrame) -> pd.DataFrame:
     """The augmented rows whose predicted label (set) differs from their label (set)."""
@@ -75,19 +87,53 @@ def mix_for_stage2(
     return mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def evaluate_splits(
-    classifier: Classifier, splits: dict[str, pd.DataFrame], positive_label=None
-) -> dict:
-    """Metrics for every split that has labels."""
-    results = {}
+def load_predictor(folder, threads: int = 1, max_length: int = 128) -> Predictor:
+    """A transformer checkpoint folder or a baseline folder (it holds baseline.json)."""
+    if (Path(folder) / "baseline.json").exists():
+        from textclf.baselines import BaselineClassifier
+
+        torch.set_num_threads(threads)
+        return BaselineClassifier(folder)
+    return Classifier(folder, threads, max_length)
+
+
+def footprint(folder) -> dict:
+    """Parameters, size on disk and training time of a saved model folder."""
+    folder = Path(folder)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    if (folder / "baseline.json").exists():
+        description = json.loads((folder / "baseline.json").read_text())
+        parameters, seconds = description["parameters"], description["train_seconds"]
+    else:
+        from safetensors import safe_open
+
+        with safe_open(folder / "model.safetensors", "pt") as weights:
+            parameters = sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
+        seconds = read_tsv(folder / "history.tsv")["seconds"].astype(float).sum()
+    return {"parameters": int(parameters), "size_bytes": size, "train_seconds": round(seconds, 2)}
+
+
+def evaluate_splits(predictor: Predictor, splits: dict[str, pd.DataFrame], positive_label=None):
+    """(metrics for every split that has labels, valid probabilities as a table). The
+    metrics also hold the inference time per 1,000 texts, measured on valid."""
+    results, valid_table = {}, None
     for name, rows in splits.items():
         if "label" not in rows.columns:
             continue
-        predicted = classifier.predict(rows["text"])["predicted"].tolist()
+        started = time.perf_counter()
+        probabilities = predictor.probabilities(rows["text"])
+        seconds = time.perf_counter() - started
+        predicted = thresholds.label_fields(predictor.space, probabilities, predictor.thresholds)
         results[name] = classification_metrics(
-            rows["label"].tolist(), predicted, classifier.space, positive_label
+            rows["label"].tolist(), predicted, predictor.space, positive_label
         )
-    return results
+        if name == "valid":
+            results["inference_seconds_per_1000"] = round(1000 * seconds / max(len(rows), 1), 3)
+            valid_table = pd.concat([
+                rows[["id", "label"]].reset_index(drop=True),
+                pd.DataFrame(probabilities.round(6), columns=predictor.space.labels),
+            ], axis=1)  # fmt: skip
+    return results, valid_table
 
 
 def per_class_table(metrics: dict) -> pd.DataFrame:
@@ -105,7 +151,10 @@ def per_class_table(metrics: dict) -> pd.DataFrame:
     return table
 
 
-def write_metrics(metrics: dict, path, per_class_path=None) -> None:
+def write_metrics(metrics: dict, path, per_class_path=None, probabilities=None,
+                  probabilities_path=None) -> None:  # fmt: skip
     write_text(json.dumps(metrics, indent=2) + "\n", path)
     if per_class_path is not None:
         write_tsv(per_class_table(metrics), per_class_path)
+    if probabilities_path is not None:
+        write_tsv(probabilities.astype(str), probabilities_path)

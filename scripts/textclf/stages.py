@@ -17,7 +17,9 @@ import pandas as pd
 from textclf.inference import (
     Classifier,
     evaluate_splits,
+    footprint,
     hard_examples,
+    load_predictor,
     mix_for_stage2,
     write_metrics,
 )
@@ -78,17 +80,18 @@ def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
 
 
 def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,
-                 max_length=128, threads=1, out_per_class=None):  # fmt: skip
-    classifier = Classifier(model_dir, threads, max_length)
+                 max_length=128, threads=1, out_per_class=None,
+                 out_probabilities=None):  # fmt: skip
+    predictor = load_predictor(model_dir, threads, max_length)
     splits = {name: read_tsv(path) for name, path in split_tsvs.items()}
-    metrics = evaluate_splits(classifier, splits, positive_label)
-    metrics["model"] = str(model_dir)
+    metrics, probabilities = evaluate_splits(predictor, splits, positive_label)
+    metrics |= {"model": str(model_dir), **footprint(model_dir)}
     for name, values in metrics.items():
         if isinstance(values, dict):
             log.info(
                 "%s: accuracy %.4f, macro-F1 %.4f", name, values["accuracy"], values["f1_macro"]
             )
-    write_metrics(metrics, out_json, out_per_class)
+    write_metrics(metrics, out_json, out_per_class, probabilities, out_probabilities)
 
 
 def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):

@@ -27,6 +27,14 @@ def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray | float) 
     return predicted
 
 
+def label_fields(space, probabilities: np.ndarray, chosen=None) -> list[str]:
+    """The label field each row of probabilities stands for: the arg-max label (single-label)
+    or the set of labels at or above their `chosen` thresholds (multi-label)."""
+    if space.multi_label:
+        return [space.decode(row) for row in apply_thresholds(probabilities, chosen)]
+    return [space.labels[i] for i in probabilities.argmax(-1)]
+
+
 def _f1(gold: np.ndarray, predicted: np.ndarray, average: str) -> float:
     return float(f1_score(gold, predicted, average=average, zero_division=0))
 

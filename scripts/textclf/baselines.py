@@ -1,0 +1,295 @@
+"""Rules `baseline_scratch` and `baseline_tfidf`: the models a transformer has to beat.
+
+- `scratch`: a model trained from nothing, as the IMDB-aspects study built it: a regex
+  tokenizer, a vocabulary (minimum frequency, maximum size), ids padded or truncated to a fixed
+  length, an embedding layer with mean pooling over the real tokens and a linear head; Adam,
+  early stopping on the validation metric, the best epoch kept.
+- `tfidf`: TF-IDF of word 1-2 grams and logistic regression (one per label for multi-label).
+
+Both serve single- and multi-label tasks (multi-label thresholds are tuned on valid as for the
+transformers) and save a folder that `load_baseline` reads back: `model.pt` + `vocab.json`
+(scratch) or `model.joblib` (tfidf), with `baseline.json` describing it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from torch import nn
+from torch.nn import functional as F
+
+from textclf import thresholds
+from textclf.inference import Predictor
+from textclf.labels import LabelSpace
+from textclf.metrics import classification_metrics
+from textclf.tsv import atomic_path
+
+log = logging.getLogger(__name__)
+TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+PAD, UNK = "<pad>", "<unk>"
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words (with an apostrophe suffix) and single punctuation marks."""
+    return TOKEN.findall(text.lower())
+
+
+class Vocabulary:
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+        self.index = {token: i for i, token in enumerate(tokens)}
+
+    @classmethod
+    def build(cls, texts, min_freq: int = 2, max_size: int = 20000) -> Vocabulary:
+        """The `max_size` most frequent tokens seen at least `min_freq` times (ties broken
+        alphabetically), after <pad> and <unk>."""
+        counts = Counter(token for text in texts for token in tokenize(text))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t)
+        )
+        return cls([PAD, UNK, *kept[: max_size - 2]])
+
+    def encode(self, texts, max_length: int) -> torch.Tensor:
+        """Ids padded with 0 (or truncated) to `max_length`; unknown tokens are 1."""
+        ids = torch.zeros((len(texts), max_length), dtype=torch.long)
+        for row, text in enumerate(texts):
+            tokens = [self.index.get(t, 1) for t in tokenize(text)][:max_length]
+            ids[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        return ids
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+class MeanPoolClassifier(nn.Module):
+    """Embeddings averaged over the non-padding tokens, then a linear layer."""
+
+    def __init__(self, vocab_size: int, dim: int, n_labels: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.head = nn.Linear(dim, n_labels)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = (ids != 0).unsqueeze(-1).float()
+        pooled = (self.embedding(ids) * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return self.head(pooled)
+
+
+@dataclass
+class ScratchSettings:
+    min_freq: int = 2
+    max_vocab: int = 20000
+    max_length: int = 64
+    embedding_dim: int = 64
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 5e-3
+    patience: int = 4
+    seed: int = 42
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> ScratchSettings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (section or {}).items() if k in names})
+
+
+@dataclass
+class TfidfSettings:
+    max_features: int = 50000
+    min_df: int = 1
+    C: float = 4.0
+    max_iter: int = 2000
+    seed: int = 42
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> TfidfSettings:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (section or {}).items() if k in names})
+
+
+def _score(space, probabilities, gold, metric: str) -> float:
+    chosen = None
+    if space.multi_label:
+        chosen = thresholds.tune_global(probabilities, space.targets(gold) > 0)
+    predicted = thresholds.label_fields(space, probabilities, chosen)
+    return classification_metrics(list(gold), predicted, space)[metric]
+
+
+class ScratchModel:
+    kind = "scratch"
+
+    def __init__(self, vocab: Vocabulary, network: MeanPoolClassifier, space: LabelSpace,
+                 settings: ScratchSettings):  # fmt: skip
+        self.vocab, self.network, self.space, self.settings = vocab, network, space, settings
+
+    @torch.no_grad()
+    def probabilities(self, texts) -> np.ndarray:
+        self.network.eval()
+        logits = self.network(self.vocab.encode(list(texts), self.settings.max_length))
+        return (logits.sigmoid() if self.space.multi_label else logits.softmax(-1)).numpy()
+
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.network.parameters())
+
+    def save(self, folder: Path) -> None:
+        torch.save(self.network.state_dict(), folder / "model.pt")
+        (folder / "vocab.json").write_text(json.dumps(self.vocab.tokens))
+
+    @classmethod
+    def load(cls, folder: Path, space: LabelSpace, settings: dict) -> ScratchModel:
+        settings = ScratchSettings(**settings)
+        vocab = Vocabulary(json.loads((folder / "vocab.json").read_text()))
+        network = MeanPoolClassifier(len(vocab), settings.embedding_dim, len(space.labels))
+        network.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+        return cls(vocab, network, space, settings)
+
+
+def train_scratch(train_rows, valid_rows, space: LabelSpace, settings: ScratchSettings,
+                  metric: str, threads: int = 1) -> tuple[ScratchModel, pd.DataFrame]:  # fmt: skip
+    torch.set_num_threads(threads)
+    torch.manual_seed(settings.seed)
+    vocab = Vocabulary.build(train_rows["text"], settings.min_freq, settings.max_vocab)
+    network = MeanPoolClassifier(len(vocab), settings.embedding_dim, len(space.labels))
+    model = ScratchModel(vocab, network, space, settings)
+    ids = vocab.encode(list(train_rows["text"]), settings.max_length)
+    targets = torch.tensor(space.targets(train_rows["label"]))
+    loss_of = F.binary_cross_entropy_with_logits if space.multi_label else F.cross_entropy
+    optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
+    generator = torch.Generator().manual_seed(settings.seed)
+    history, best_score, best_epoch, best_state, stale = [], -1.0, 0, None, 0
+    for epoch in range(1, settings.epochs + 1):
+        network.train()
+        order = torch.randperm(len(ids), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            loss = loss_of(network(ids[batch]), targets[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        score = _score(space, model.probabilities(valid_rows["text"]), valid_rows["label"], metric)
+        history.append({"epoch": epoch, "train_loss": total / len(ids), f"valid_{metric}": score})
+        if score > best_score:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = copy.deepcopy(network.state_dict())
+        else:
+            stale += 1
+            if stale >= settings.patience:
+                break
+    network.load_state_dict(best_state)
+    frame = pd.DataFrame(history)
+    frame["best"] = frame["epoch"] == best_epoch
+    log.info("scratch: vocabulary %d, best valid %s %.4f", len(vocab), metric, best_score)
+    return model, frame
+
+
+class TfidfModel:
+    kind = "tfidf"
+
+    def __init__(self, pipeline, space: LabelSpace):
+        self.pipeline, self.space = pipeline, space
+
+    def probabilities(self, texts) -> np.ndarray:
+        vectorizer, classifier = self.pipeline
+        return classifier.predict_proba(vectorizer.transform(list(texts)))
+
+    def parameters(self) -> int:
+        _, classifier = self.pipeline
+        estimators = getattr(classifier, "estimators_", [classifier])
+        return int(sum(e.coef_.size + e.intercept_.size for e in estimators))
+
+    def save(self, folder: Path) -> None:
+        joblib.dump(self.pipeline, folder / "model.joblib")
+
+    @classmethod
+    def load(cls, folder: Path, space: LabelSpace, settings: dict) -> TfidfModel:
+        return cls(joblib.load(folder / "model.joblib"), space)
+
+
+def train_tfidf(train_rows, space: LabelSpace, settings: TfidfSettings) -> TfidfModel:
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=settings.min_df,
+                                 max_features=settings.max_features, sublinear_tf=True)  # fmt: skip
+    features = vectorizer.fit_transform(train_rows["text"])
+    logistic = LogisticRegression(C=settings.C, max_iter=settings.max_iter,
+                                  random_state=settings.seed)  # fmt: skip
+    classifier = OneVsRestClassifier(logistic) if space.multi_label else logistic
+    targets = space.targets(train_rows["label"])
+    classifier.fit(features, targets)
+    return TfidfModel((vectorizer, classifier), space)
+
+
+KINDS = {"scratch": ScratchModel, "tfidf": TfidfModel}
+
+
+def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
+                 metric: str = "auto", threads: int = 1) -> None:  # fmt: skip
+    """Train one baseline and save its folder (with thresholds.json for multi-label)."""
+    from textclf.stages import read_label_space
+    from textclf.tsv import read_tsv, write_tsv
+
+    space = read_label_space(dataset_json)
+    train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
+    if metric == "auto":
+        metric = "f1_macro" if space.multi_label else "accuracy"
+    started = time.perf_counter()
+    history = None
+    if kind == "scratch":
+        config = ScratchSettings.from_config(settings)
+        model, history = train_scratch(train_rows, valid_rows, space, config, metric, threads)
+    else:
+        config = TfidfSettings.from_config(settings)
+        model = train_tfidf(train_rows, space, config)
+    seconds = time.perf_counter() - started
+    record = None
+    if space.multi_label:
+        probabilities = model.probabilities(valid_rows["text"])
+        gold = space.targets(valid_rows["label"]) > 0
+        record = thresholds.tune(probabilities, gold, list(space.labels), "per_class")
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        model.save(tmp)
+        description = {
+            "kind": kind,
+            "label_space": space.to_json(),
+            "settings": asdict(config),
+            "parameters": model.parameters(),
+            "train_seconds": round(seconds, 2),
+        }
+        (tmp / "baseline.json").write_text(json.dumps(description, indent=2) + "\n")
+        if history is not None:
+            write_tsv(history.astype(str), tmp / "history.tsv")
+        if record is not None:
+            thresholds.save(record, tmp)
+    log.info("%s baseline: %d parameters, trained in %.1f s", kind, model.parameters(), seconds)
+
+
+class BaselineClassifier(Predictor):
+    """A saved baseline folder, with the interface of inference.Classifier."""
+
+    def __init__(self, folder):
+        folder = Path(folder)
+        description = json.loads((folder / "baseline.json").read_text())
+        self.space = LabelSpace.from_json(description["label_space"])
+        self.labels = list(self.space.labels)
+        self.model = KINDS[description["kind"]].load(folder, self.space, description["settings"])
+        self.thresholds = None
+        if self.space.multi_label:
+            self.thresholds = thresholds.chosen(thresholds.load(folder), self.labels)
+
+    def probabilities(self, texts) -> np.ndarray:
+        return self.model.probabilities(texts)
