@@ -26,7 +26,12 @@ rule comparison:
     input:
         unpack(comparison_inputs),
     output:
-        table="results/{experiment}/comparison.tsv",
+        table=report(
+            "results/{experiment}/comparison.tsv",
+            caption="../report/comparison.rst",
+            category="{experiment}",
+            subcategory="5 comparison",
+        ),
     log:
         "results/{experiment}/logs/comparison.log",
     threads: 1

@@ -72,11 +72,55 @@ def final_checkpoint(wildcards):
     return f"results/{wildcards.experiment}/checkpoints/{stages(wildcards.experiment)[-1]}"
 
 
+def is_multi_label(experiment):
+    """The problem type as far as it can be known before `prepare` runs: the configured one,
+    or, for `auto`, whether a label field of train.tsv holds the separator (prepare decides
+    the same way). It only chooses which figures to draw."""
+    s = settings(experiment)
+    if s["data"]["problem_type"] != "auto":
+        return s["data"]["problem_type"] == "multi_label"
+    path = f"{s['dataset']}/train.tsv"
+    if not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        column = next(lines).rstrip("\r\n").split("\t").index(s["columns"]["label"])
+        return any(s["data"]["label_separator"] in line.split("\t")[column] for line in lines)
+
+
+def figure_files(experiment):
+    out = f"results/{experiment}/figures"
+    files = [f"{out}/class_distribution.png"]
+    if is_multi_label(experiment):
+        files.append(f"{out}/labels_per_sample.png")
+    if settings(experiment)["hard_examples"]:
+        files.append(f"{out}/hardest_examples.html")
+    return files
+
+
+def figure_inputs(wildcards):
+    """The final model, its valid scores, the splits and every stage's training history."""
+    experiment = wildcards.experiment
+    final = stages(experiment)[-1]
+    out = f"results/{experiment}"
+    return {
+        "dataset": f"{out}/data/dataset.json",
+        **{split: f"{out}/data/{split}.tsv" for split in ("train", "valid", "test")},
+        "model": f"{out}/checkpoints/{final}",
+        "metrics": f"{out}/metrics/{final}.json",
+        "probabilities": f"{out}/metrics/{final}_valid_probabilities.tsv",
+        "checkpoints": [f"{out}/checkpoints/{stage}" for stage in stages(experiment)],
+    }
+
+
 def experiment_outputs(experiment):
-    """What an experiment results in: predictions, every model's metrics, the comparison."""
-    return [f"results/{experiment}/prediction.csv"] + [
-        f"results/{experiment}/metrics/{model}.json" for model in models(experiment)
-    ] + [f"results/{experiment}/comparison.tsv"]
+    """What an experiment results in: predictions, every model's metrics, the comparison,
+    the figures."""
+    return (
+        [f"results/{experiment}/prediction.csv"]
+        + [f"results/{experiment}/metrics/{model}.json" for model in models(experiment)]
+        + [f"results/{experiment}/comparison.tsv"]
+        + figure_files(experiment)
+    )
 
 
 def training_settings(wildcards):

@@ -4,6 +4,4 @@ from textclf.comparison import write_comparison
 from textclf.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-write_comparison(
-    metrics_files=dict(snakemake.input.metrics.items()), out_tsv=snakemake.output.table
-)
+write_comparison(metrics_files=dict(snakemake.input.items()), out_tsv=snakemake.output.table)
