@@ -19,6 +19,7 @@ include: "rules/finetune.smk"
 include: "rules/baselines.smk"
 include: "rules/evaluate.smk"
 include: "rules/figures.smk"
+include: "rules/push.smk"
 include: "rules/predict.smk"
 
 

@@ -7,7 +7,9 @@ from snakemake.utils import validate
 validate(config, schema="../schemas/config.schema.yaml")
 
 DEFAULT = config["default_experiment"]
-SECTIONS = ["data", "columns", "model", "train", "llm", "augment", "finetune", "baselines"]
+SECTIONS = [
+    "data", "columns", "model", "train", "llm", "augment", "finetune", "baselines", "push",
+]  # fmt: skip
 
 if DEFAULT not in config["experiments"]:
     raise ValueError(f"config.yaml: default_experiment {DEFAULT!r} is not under experiments")
@@ -112,6 +114,10 @@ def figure_inputs(wildcards):
     }
 
 
+def final_metrics(wildcards):
+    return f"results/{wildcards.experiment}/metrics/{stages(wildcards.experiment)[-1]}.json"
+
+
 def experiment_outputs(experiment):
     """What an experiment results in: predictions, every model's metrics, the comparison,
     the figures."""
@@ -156,6 +162,16 @@ def comparison_inputs(wildcards):
 def baseline_settings(wildcards):
     s = settings(wildcards.experiment)
     return {**s["baselines"].get(wildcards.baseline, {}), "seed": s["train"]["seed"]}
+
+
+def card_settings(wildcards):
+    """What the model card says beyond what training knows: name, dataset, license, tags."""
+    s = settings(wildcards.experiment)
+    return {
+        "name": wildcards.experiment,
+        "dataset": os.path.basename(os.path.normpath(s["dataset"])),
+        **s["model"].get("card", {}),
+    }
 
 
 def selection_metric(wildcards):

@@ -13,6 +13,7 @@ rule finetune:
     params:
         training=finetune_settings,
         original_per_hard=original_per_hard,
+        card=card_settings,
     threads: 2
     resources:
         mem_mb=6000,

@@ -12,6 +12,7 @@ rule train:
     params:
         model=model_name,
         training=training_settings,
+        card=card_settings,
     threads: 2
     resources:
         mem_mb=6000,

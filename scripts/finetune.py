@@ -13,4 +13,5 @@ run_stage2(
     original_per_hard=snakemake.params.original_per_hard,
     out_dir=snakemake.output.checkpoint,
     threads=snakemake.threads,
+    card=snakemake.params.card,
 )

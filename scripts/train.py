@@ -12,4 +12,5 @@ run_stage1(
     settings=snakemake.params.training,
     out_dir=snakemake.output.checkpoint,
     threads=snakemake.threads,
+    card=snakemake.params.card,
 )

@@ -227,6 +227,35 @@ def test_report_shows_every_figure_with_its_caption(workflow):
     assert shown.count("labels_per_sample") == 1  # multi-label only
 
 
+def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monkeypatch):
+    from fake_hub import FakeHub
+
+    token = "hf_test_0123456789abcdefSECRET"
+    hub = FakeHub(token)
+    change = {"experiments": {"demo": {"push": {
+        "repo_id": "someone/demo-minilm", "token_env": "HF_TEST_TOKEN", "endpoint": hub.url,
+    }}}}  # fmt: skip
+    (workflow / "push.yaml").write_text(yaml.safe_dump(change))
+    args = ["-j1", "results/demo/push.json", "--configfile", "config.yaml", "push.yaml"]
+    try:
+        code, output = snakemake(workflow, *args, check=False)  # no token in the environment
+        assert code != 0 and "HF_TEST_TOKEN (push.token_env) holds no Hugging Face token" in output
+        monkeypatch.setenv("HF_TEST_TOKEN", token)
+        snakemake(workflow, *args)
+    finally:
+        hub.close()
+    uploaded = hub.repos["someone/demo-minilm"]
+    folder = workflow / "results" / "demo" / "checkpoints" / "finetuned"
+    assert {"README.md", "config.json", "model.safetensors", "history.tsv"} <= set(uploaded)
+    assert uploaded["model.safetensors"] == (folder / "model.safetensors").read_bytes()
+    assert uploaded["README.md"].startswith(b"---\nlicense: apache-2.0")
+    record = json.loads((workflow / "results" / "demo" / "push.json").read_text())
+    assert record["commit_url"].startswith(hub.url)
+    for path in workflow.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert token.encode() not in path.read_bytes(), path
+
+
 def test_nothing_changed_reruns_nothing(workflow):
     assert planned_jobs(workflow) == {}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,7 @@ from textclf.inference import (
     write_metrics,
 )
 from textclf.labels import LabelSpace
+from textclf.model_card import model_card
 from textclf.modeling import label_space, load_classifier
 from textclf.training import TrainSettings, save_checkpoint, train, tune_thresholds
 from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
@@ -36,24 +38,29 @@ def read_label_space(dataset_json) -> LabelSpace:
     return LabelSpace.from_json(json.loads(Path(dataset_json).read_text()))
 
 
-def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads):
+def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
+                    base_model: str, card: dict | None):  # fmt: skip
     model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
     record = None
-    if label_space(model).multi_label:
+    space = label_space(model)
+    if space.multi_label:
         record = tune_thresholds(model, tokenizer, valid_rows, settings)
         log.info("thresholds: global %.3f, using %s", record["global"], record["use"])
-    save_checkpoint(model, tokenizer, history, settings, out_dir, record)
+    text = model_card(space, history, asdict(settings), base_model, len(train_rows),
+                      len(valid_rows), card)  # fmt: skip
+    save_checkpoint(model, tokenizer, history, settings, out_dir, record, text)
 
 
 def run_stage1(model_name, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
-               threads=1):  # fmt: skip
+               threads=1, card: dict | None = None):  # fmt: skip
     settings = TrainSettings.from_config(settings)
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
     space = read_label_space(dataset_json)
     log.info("stage 1: %s, %d train rows, %s, %d labels %s", model_name, len(train_rows),
              space.problem_type, len(space.labels), list(space.labels))  # fmt: skip
     model, tokenizer = load_classifier(model_name, space, settings.seed)
-    _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads)
+    _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
+                    model_name, card)  # fmt: skip
 
 
 def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
@@ -65,7 +72,7 @@ def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
 
 
 def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
-               original_per_hard: float, out_dir, threads=1):  # fmt: skip
+               original_per_hard: float, out_dir, threads=1, card: dict | None = None):  # fmt: skip
     settings = TrainSettings.from_config(settings)
     hard = read_tsv(hard_tsv)
     if hard.empty:
@@ -76,7 +83,10 @@ def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
     mixed = mix_for_stage2(read_tsv(train_tsv), hard, original_per_hard, settings.seed)
     log.info("stage 2: %d hard + %d original rows", len(hard), len(mixed) - len(hard))
     model, tokenizer = load_classifier(str(stage1_dir))
-    _train_and_save(model, tokenizer, mixed, read_tsv(valid_tsv), settings, out_dir, threads)
+    base = json.loads((Path(stage1_dir) / "config.json").read_text()).get("_name_or_path", "")
+    stage2_card = {**(card or {}), "tags": [*(card or {}).get("tags", []), "hard-examples"]}
+    _train_and_save(model, tokenizer, mixed, read_tsv(valid_tsv), settings, out_dir, threads,
+                    f"stage 1 of this workflow ({base or stage1_dir})", stage2_card)  # fmt: skip
 
 
 def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,

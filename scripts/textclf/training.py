@@ -285,15 +285,20 @@ def train(
     return model, history_frame
 
 
-def save_checkpoint(model, tokenizer, history: pd.DataFrame, settings, out_dir,
-                    threshold_record: dict | None = None) -> None:  # fmt: skip
+def save_checkpoint(
+    model, tokenizer, history: pd.DataFrame, settings, out_dir,
+    threshold_record: dict | None = None, card: str | None = None,
+) -> None:  # fmt: skip
     """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv,
-    the training settings and, for multi-label models, thresholds.json, atomically."""
+    the training settings, the model card README.md and, for multi-label models,
+    thresholds.json, atomically."""
     with atomic_path(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if threshold_record is not None:
             thresholds.save(threshold_record, tmp)
+        if card is not None:
+            (Path(tmp) / "README.md").write_text(card, encoding="utf-8")
         write_tsv(history.astype(str), Path(tmp) / "history.tsv")
         (Path(tmp) / "training_settings.json").write_text(
             json.dumps(asdict(settings), indent=2) + "\n"
