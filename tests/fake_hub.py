@@ -39,8 +39,8 @@ class FakeHub:
                         if item["key"] == "file":
                             value = item["value"]
                             hub.repos[repo][value["path"]] = base64.b64decode(value["content"])
-                    return self.reply(200, {"commitUrl": f"{hub.url}/{repo}/commit/0001",
-                                            "commitOid": "0" * 40, "pullRequestUrl": None})  # fmt: skip
+                    commit = {"commitUrl": f"{hub.url}/{repo}/commit/0001", "commitOid": "0" * 40}
+                    return self.reply(200, {**commit, "pullRequestUrl": None})
                 return self.reply(404, {"error": f"not faked: {self.path}"})
 
             def reply(self, status, payload):
