@@ -1,15 +1,18 @@
 """A minimal Hugging Face Hub on 127.0.0.1: just the calls `create_repo` and `upload_folder`
-make (repo creation, pre-upload, one commit of inline files), with bearer-token checks."""
+make (repo creation, model-card header validation, pre-upload, one commit of inline files),
+with bearer-token checks."""
 
 import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import yaml
+
 
 class FakeHub:
     def __init__(self, token: str):
-        self.token, self.repos, self.requests = token, {}, []
+        self.token, self.repos, self.requests, self.card_headers = token, {}, [], []
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,7 +29,15 @@ class FakeHub:
                     repo = f"{request.get('organization') or 'user'}/{request['name']}"
                     hub.repos.setdefault(repo, {})
                     return self.reply(200, {"url": f"{hub.url}/{repo}", "name": repo})
-                parts = self.path.split("/")  # /api/models/<ns>/<name>/<verb>/<revision>
+                if self.path == "/api/validate-yaml":  # the Hub checks a model card's header
+                    content = json.loads(body)["content"]
+                    header = yaml.safe_load(content.split("---\n")[1])
+                    hub.card_headers.append(header)
+                    ok = isinstance(header, dict) and "license" in header
+                    return self.reply(200 if ok else 400, {} if ok else {"error": "bad header"})
+                parts = self.path.split("?")[0].split("/")  # /api/models/<ns>/<name>/<verb>/<rev>
+                if len(parts) < 7:
+                    return self.reply(404, {"error": f"not faked: {self.path}"})
                 repo, verb = f"{parts[3]}/{parts[4]}", parts[5]
                 if verb == "preupload":
                     files = json.loads(body)["files"]

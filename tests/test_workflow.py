@@ -22,8 +22,8 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 AUGMENT_ROWS = 12
 
 
-def snakemake(workdir, *args, check=True, timeout=900, prefix=()):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+def snakemake(workdir, *args, check=True, timeout=900, prefix=(), env=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
     command = (
         [*prefix, *SNAKEMAKE, *args] if not prefix else [*prefix, " ".join([*SNAKEMAKE, *args])]
     )
@@ -241,14 +241,16 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
         code, output = snakemake(workflow, *args, check=False)  # no token in the environment
         assert code != 0 and "HF_TEST_TOKEN (push.token_env) holds no Hugging Face token" in output
         monkeypatch.setenv("HF_TEST_TOKEN", token)
-        snakemake(workflow, *args)
+        snakemake(workflow, *args, env={"HF_HUB_OFFLINE": "0"})  # a push is meant to go online
     finally:
         hub.close()
     uploaded = hub.repos["someone/demo-minilm"]
     folder = workflow / "results" / "demo" / "checkpoints" / "finetuned"
     assert {"README.md", "config.json", "model.safetensors", "history.tsv"} <= set(uploaded)
+    assert ".snakemake_timestamp" not in uploaded
     assert uploaded["model.safetensors"] == (folder / "model.safetensors").read_bytes()
     assert uploaded["README.md"].startswith(b"---\nlicense: apache-2.0")
+    assert hub.card_headers[0]["pipeline_tag"] == "text-classification"
     record = json.loads((workflow / "results" / "demo" / "push.json").read_text())
     assert record["commit_url"].startswith(hub.url)
     for path in workflow.rglob("*"):

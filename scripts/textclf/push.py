@@ -37,7 +37,8 @@ def push_model(folder, repo_id: str | None, token_env: str, private: bool, out_j
     try:
         api.create_repo(repo_id, private=private, exist_ok=True)
         commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder),
-                                   commit_message=f"Upload {folder}")  # fmt: skip
+                                   commit_message=f"Upload {folder}",
+                                   ignore_patterns=[".snakemake_timestamp"])  # fmt: skip
     except Exception as error:  # the Hub's own errors; never let the token through
         raise PushError(f"push to {repo_id} failed: {str(error).replace(token, '***')}") from None
     record = {"repo_id": repo_id, "folder": str(folder), "commit_url": commit.commit_url,
