@@ -148,3 +148,19 @@ def test_checkpoint_loads_as_a_plain_pipeline(tmp_path, tiny_bert, rows):
     classify = pipeline("text-classification", model=str(tmp_path / "ckpt"))
     assert classify("5 new cases confirmed")[0]["label"] in LABELS
     assert (tmp_path / "ckpt" / "history.tsv").exists()
+
+
+def test_torch_threads_follow_the_rule_threads(tiny_bert, rows):
+    for threads in (1, 2):
+        model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+        train(model, tokenizer, *rows, TrainSettings(epochs=1, unfreeze="none"), threads)
+        assert torch.get_num_threads() == threads
+
+
+def test_mixed_precision_is_used_only_on_a_gpu():
+    from textclf.training import autocast_dtype
+
+    assert autocast_dtype("none", torch.device("cuda")) is None
+    assert autocast_dtype("bf16", torch.device("cpu")) is None
+    assert autocast_dtype("bf16", torch.device("cuda")) == torch.bfloat16
+    assert autocast_dtype("fp16", torch.device("cuda")) == torch.float16

@@ -60,6 +60,7 @@ class TrainSettings:
     class_weights: bool = False  # single-label: weight classes by n / (k * count)
     pos_weight: bool = False  # multi-label: weight each label's positives by negatives/positives
     threshold: str | float = "per_class"  # multi-label prediction: per_class, global or a number
+    mixed_precision: str = "none"  # none | fp16 | bf16: autocast on a CUDA GPU, else ignored
 
     @classmethod
     def from_config(cls, section: dict) -> TrainSettings:
@@ -136,6 +137,17 @@ def _param_groups(model, weight_decay: float):
     ]
 
 
+def autocast_dtype(mixed_precision: str, device: torch.device):
+    """The autocast dtype for `train.mixed_precision`, or None for full precision. Mixed
+    precision is for GPUs: on the CPU it is ignored, with a note in the log."""
+    if mixed_precision == "none":
+        return None
+    if device.type != "cuda":
+        log.info("mixed_precision %s ignored: training on %s", mixed_precision, device)
+        return None
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}[mixed_precision]
+
+
 def loss_function(space: LabelSpace, settings: TrainSettings, targets: torch.Tensor, device):
     """The training loss, with class weights or positive weights from the training targets."""
     if space.multi_label:
@@ -209,6 +221,8 @@ def train(
     train_gold = torch.tensor(space.targets(train_rows["label"]))
     valid_gold = valid_rows["label"].tolist()
     criterion = loss_function(space, settings, train_gold, device)
+    amp_dtype = autocast_dtype(settings.mixed_precision, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     lengths = [len(s) for s in train_encoded]
 
     n_layers = len(encoder_layers(model))
@@ -232,11 +246,14 @@ def train(
         total_loss = 0.0
         for batch_index in length_grouped_batches(lengths, settings.batch_size, generator):
             batch = collate([train_encoded[i] for i in batch_index], pad_id, device)
-            logits = model(**batch).logits
-            loss = criterion(logits, train_gold[batch_index].to(device))
-            loss.backward()
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(**batch).logits
+                loss = criterion(logits.float(), train_gold[batch_index].to(device))
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             total_loss += loss.item() * len(batch_index)
