@@ -99,14 +99,22 @@ def figure_files(experiment):
     return files
 
 
+def split_inputs(wildcards):
+    """The prepared splits and dataset.json of the experiment."""
+    out = f"results/{wildcards.experiment}/data"
+    return {
+        "dataset": f"{out}/dataset.json",
+        **{split: f"{out}/{split}.tsv" for split in ("train", "valid", "test")},
+    }
+
+
 def figure_inputs(wildcards):
     """The final model, its valid scores, the splits and every stage's training history."""
     experiment = wildcards.experiment
     final = stages(experiment)[-1]
     out = f"results/{experiment}"
     return {
-        "dataset": f"{out}/data/dataset.json",
-        **{split: f"{out}/data/{split}.tsv" for split in ("train", "valid", "test")},
+        **split_inputs(wildcards),
         "model": f"{out}/checkpoints/{final}",
         "metrics": f"{out}/metrics/{final}.json",
         "probabilities": f"{out}/metrics/{final}_valid_probabilities.tsv",

@@ -82,7 +82,7 @@ use rule figures as figures_multilabel with:
 
 use rule figures as hardest_examples with:
     input:
-        unpack(figure_inputs),
+        unpack(split_inputs),
         hard="results/{experiment}/mine/misclassified.tsv",
     output:
         hardest_examples=report(

@@ -271,6 +271,8 @@ def test_llm_change_reruns_augmentation_onward(workflow):
         "evaluate": 1,
         "predict": 1,
         "comparison": 1,
+        "figures": 1,
+        "hardest_examples": 1,
         "default_prediction": 1,
         "all": 1,
     }
@@ -279,8 +281,8 @@ def test_llm_change_reruns_augmentation_onward(workflow):
 def test_ratio_change_reruns_stage2_onward(workflow):
     jobs = planned_jobs(workflow, {"finetune": {"original_per_hard": 2.0}})
     assert jobs == {
-        "finetune": 1, "evaluate": 1, "predict": 1, "comparison": 1, "default_prediction": 1,
-        "all": 1,
+        "finetune": 1, "evaluate": 1, "predict": 1, "comparison": 1, "figures": 1,
+        "default_prediction": 1, "all": 1,
     }  # fmt: skip
 
 
