@@ -23,6 +23,8 @@ def job_counts(output: str) -> dict[str, int]:
 
 def test_demo_through_slurm_matches_a_local_run(tmp_path, tiny_bert):
     assert shutil.which("sbatch") and shutil.which("sacct"), "run .ci/slurm_up.sh first"
+    (tmp_path / "local").mkdir()
+    (tmp_path / "cluster").mkdir()
     local = copy_workflow(tmp_path / "local", tiny_bert)
     cluster = copy_workflow(tmp_path / "cluster", tiny_bert)
     for workdir in (local, cluster):  # the LLM's replies are shared, so both mine the same rows
