@@ -101,11 +101,6 @@ class ScratchSettings:
     patience: int = 4
     seed: int = 42
 
-    @classmethod
-    def from_config(cls, section: dict | None) -> ScratchSettings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (section or {}).items() if k in names})
-
 
 @dataclass
 class TfidfSettings:
@@ -115,10 +110,11 @@ class TfidfSettings:
     max_iter: int = 2000
     seed: int = 42
 
-    @classmethod
-    def from_config(cls, section: dict | None) -> TfidfSettings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (section or {}).items() if k in names})
+
+def settings_from(cls, section: dict | None):
+    """A settings dataclass from a config section, ignoring keys it does not have."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in (section or {}).items() if k in names})
 
 
 def _score(space, probabilities, gold, metric: str) -> float:
@@ -249,10 +245,10 @@ def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, 
     started = time.perf_counter()
     history = None
     if kind == "scratch":
-        config = ScratchSettings.from_config(settings)
+        config = settings_from(ScratchSettings, settings)
         model, history = train_scratch(train_rows, valid_rows, space, config, metric, threads)
     else:
-        config = TfidfSettings.from_config(settings)
+        config = settings_from(TfidfSettings, settings)
         model = train_tfidf(train_rows, space, config)
     seconds = time.perf_counter() - started
     record = None

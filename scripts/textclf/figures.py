@@ -11,6 +11,7 @@ import functools
 import html
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -48,11 +49,9 @@ def _figure(**kwargs):
 
 
 def label_counts(fields, space: LabelSpace) -> pd.Series:
-    counts = pd.Series(0, index=list(space.labels))
-    for value in fields:
-        for label in space.split(value):
-            counts[label] += 1
-    return counts
+    """Occurrences of each label (of each label of a set, for multi-label) in label fields."""
+    counts = Counter(label for value in fields for label in space.split(value))
+    return pd.Series([counts[label] for label in space.labels], index=list(space.labels))
 
 
 def class_distribution(splits: dict[str, list[str]], space: LabelSpace, path) -> None:
