@@ -1,11 +1,13 @@
 """Run the seed-study presets on the real datasets and write BENCHMARKS.md.
 
     .venv/bin/python bench/presets.py wnut2020 imdb_aspect --max-train-rows goemotions=8000
+    .venv/bin/python bench/presets.py covid_sentiment --epochs covid_sentiment=1
 
 Each preset in presets/ runs through Snakemake exactly as a user would run it (prepare, stage 1,
 and, where the preset has hard_examples on, augment, mine and stage 2, then evaluate and
-predict), optionally on a stratified sample of its training rows (`data.max_train_rows`) where
-the full set does not fit a session on this machine. Test labels are held out, so the table
+predict), optionally on a stratified sample of its training rows (`data.max_train_rows`) or
+for another number of epochs (`--epochs`) where the full run does not fit a session on this
+machine. Test labels are held out, so the table
 reports valid (the dataset's own valid.tsv, or the stratified share of train that prepare holds
 out). Wall time and peak memory come from Snakemake's per-rule benchmark files. The results of
 every preset ever run here are kept in bench/presets_results.json, so BENCHMARKS.md lists them
@@ -45,9 +47,11 @@ def machine() -> str:
     )
 
 
-def run_preset(name: str, max_train_rows: int | None, cores: int) -> dict:
+def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores: int) -> dict:
     preset = yaml.safe_load((REPO / "presets" / f"{name}.yaml").read_text())
     overrides = {"experiments": {name: {"data": {"max_train_rows": max_train_rows}}}}
+    if epochs is not None:
+        overrides["experiments"][name]["train"] = {"epochs": epochs}
     override_file = REPO / "results" / f".bench_{name}.yaml"
     override_file.parent.mkdir(exist_ok=True)
     override_file.write_text(yaml.safe_dump(overrides))
@@ -63,10 +67,10 @@ def run_preset(name: str, max_train_rows: int | None, cores: int) -> dict:
                "config.yaml", f"presets/{name}.yaml", str(override_file)]  # fmt: skip
     print(" ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    return summarise(name, preset["experiments"][name], max_train_rows)
+    return summarise(name, preset["experiments"][name], max_train_rows, epochs)
 
 
-def summarise(name: str, preset: dict, max_train_rows: int | None) -> dict:
+def summarise(name: str, preset: dict, max_train_rows: int | None, epochs: int | None) -> dict:
     out = REPO / "results" / name
     dataset = json.loads((out / "data" / "dataset.json").read_text())
     final = "finetuned" if (out / "metrics" / "finetuned.json").exists() else "stage1"
@@ -94,7 +98,7 @@ def summarise(name: str, preset: dict, max_train_rows: int | None) -> dict:
         "rows": dataset["rows"],
         "valid_from_train": dataset["valid_from_train"],
         "max_train_rows": max_train_rows,
-        "train_settings": preset.get("train", {}),
+        "train_settings": {**preset.get("train", {}), **({"epochs": epochs} if epochs else {})},
         "final_model": final,
         "models": models,
         "target": {"metric": metric, "value": target, "met": models[final][metric] >= target},
@@ -152,17 +156,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("presets", nargs="*", default=list(TARGETS))
     parser.add_argument("--max-train-rows", nargs="*", default=[], metavar="PRESET=N")
+    parser.add_argument(
+        "--epochs",
+        nargs="*",
+        default=[],
+        metavar="PRESET=N",
+        help="run a preset for fewer (or more) epochs than it sets",
+    )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--summarise-only", action="store_true")
     args = parser.parse_args()
     limits = {k: int(v) for k, v in (item.split("=") for item in args.max_train_rows)}
+    epochs = {k: int(v) for k, v in (item.split("=") for item in args.epochs)}
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.presets:
         if args.summarise_only:
             preset = yaml.safe_load((REPO / "presets" / f"{name}.yaml").read_text())
-            results[name] = summarise(name, preset["experiments"][name], limits.get(name))
+            results[name] = summarise(
+                name, preset["experiments"][name], limits.get(name), epochs.get(name)
+            )
         else:
-            results[name] = run_preset(name, limits.get(name), args.cores)
+            results[name] = run_preset(name, limits.get(name), epochs.get(name), args.cores)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         write_markdown(results)
 
