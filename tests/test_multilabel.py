@@ -64,6 +64,22 @@ def test_thresholds_are_tuned_per_class_and_change_predictions():
     assert thresholds.chosen({**record, "use": 0.3}, ["a", "b"]).tolist() == [0.3, 0.3]
 
 
+def test_epoch_score_uses_the_global_threshold_best_on_valid():
+    # Both labels separate at 0.3: the default 0.5 would miss every "b"; the tuned one gets all.
+    space = LabelSpace(("a", "b"), MULTI, ",")
+    gold = ["a", "a,b", "b", "b"]
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.4], [0.1, 0.35], [0.2, 0.45]])
+    scored = thresholds.score_on_valid(space, probabilities, gold, "f1_macro")
+    assert scored["accuracy"] == 1.0 and scored["f1_macro"] == 1.0
+    assert thresholds.average_for("f1_micro") == "micro"
+    assert thresholds.average_for("f1_macro") == thresholds.average_for("accuracy") == "macro"
+    single = LabelSpace(("neg", "pos"), SINGLE)
+    scored = thresholds.score_on_valid(
+        single, probabilities, ["neg", "neg", "pos", "neg"], "accuracy"
+    )
+    assert scored["accuracy"] == 0.75  # the arg-max label, no threshold
+
+
 def test_losses_follow_the_configured_weights():
     logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, -0.3]])
     targets = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])

@@ -16,12 +16,13 @@ import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import openai
 import pandas as pd
 
+from textclf.config import from_section
 from textclf.llm_requests import (
     FatalLLMError,
     Journal,
@@ -70,10 +71,6 @@ class LLMSettings:
     requests_per_minute: float | None = None
     backoff_s: float = 1.0  # first retry delay; doubles each retry, with jitter
     seed: int = 42
-
-    @classmethod
-    def from_config(cls, section: dict) -> LLMSettings:
-        return cls(**{f.name: section[f.name] for f in fields(cls) if f.name in section})
 
 
 def messages_for(text: str) -> list[dict]:
@@ -257,7 +254,7 @@ def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, stats_json, thread
                 server_log=None):  # fmt: skip
     """Augment the training rows; the journal `journal.jsonl` beside `out_tsv` is not a rule
     output, so Snakemake keeps it when the job fails and a rerun resumes from it."""
-    settings = LLMSettings.from_config(llm)
+    settings = from_section(LLMSettings, llm, "llm")
     rows = read_tsv(train_tsv)
     if augment.get("max_rows") and augment["max_rows"] < len(rows):
         rows = rows.sample(n=augment["max_rows"], random_state=settings.seed).sort_index()

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import joblib
@@ -33,9 +33,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from textclf import thresholds
+from textclf.config import from_section
 from textclf.inference import Predictor
 from textclf.labels import LabelSpace
-from textclf.metrics import classification_metrics
 from textclf.tsv import atomic_path
 
 log = logging.getLogger(__name__)
@@ -111,20 +111,6 @@ class TfidfSettings:
     seed: int = 42
 
 
-def settings_from(cls, section: dict | None):
-    """A settings dataclass from a config section, ignoring keys it does not have."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in (section or {}).items() if k in names})
-
-
-def _score(space, probabilities, gold, metric: str) -> float:
-    chosen = None
-    if space.multi_label:
-        chosen = thresholds.tune_global(probabilities, space.targets(gold) > 0)
-    predicted = thresholds.label_fields(space, probabilities, chosen)
-    return classification_metrics(list(gold), predicted, space)[metric]
-
-
 class ScratchModel:
     kind = "scratch"
 
@@ -178,7 +164,8 @@ def train_scratch(train_rows, valid_rows, space: LabelSpace, settings: ScratchSe
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
-        score = _score(space, model.probabilities(valid_rows["text"]), valid_rows["label"], metric)
+        probabilities = model.probabilities(valid_rows["text"])
+        score = thresholds.score_on_valid(space, probabilities, valid_rows["label"], metric)[metric]
         history.append({"epoch": epoch, "train_loss": total / len(ids), f"valid_{metric}": score})
         if score > best_score:
             best_score, best_epoch, stale = score, epoch, 0
@@ -245,10 +232,10 @@ def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, 
     started = time.perf_counter()
     history = None
     if kind == "scratch":
-        config = settings_from(ScratchSettings, settings)
+        config = from_section(ScratchSettings, settings, "baselines.scratch")
         model, history = train_scratch(train_rows, valid_rows, space, config, metric, threads)
     else:
-        config = settings_from(TfidfSettings, settings)
+        config = from_section(TfidfSettings, settings, "baselines.tfidf")
         model = train_tfidf(train_rows, space, config)
     seconds = time.perf_counter() - started
     record = None

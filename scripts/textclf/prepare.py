@@ -12,12 +12,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from textclf.config import from_section
 from textclf.labels import LabelSpace, infer_problem_type
 from textclf.preprocess import preprocessor
 from textclf.tsv import DataError, read_tsv, write_text, write_tsv
@@ -110,14 +111,6 @@ class DataSettings:
     leakage: str = "warn"  # warn | error: texts found in more than one split
     preprocess: str = "none"  # none | tweet
 
-    @classmethod
-    def from_config(cls, section: dict | None) -> DataSettings:
-        names = {f.name for f in fields(cls)}
-        unknown = set(section or {}) - names
-        if unknown:
-            raise ValueError(f"unknown data settings: {', '.join(sorted(unknown))}")
-        return cls(**(section or {}))
-
 
 def _stratify_key(labels: pd.Series) -> pd.Series:
     """The label field, with label (set)s seen once grouped together so every group has two
@@ -182,7 +175,7 @@ def prepare(
 ) -> dict[str, pd.DataFrame]:
     """Validate every split `inputs[split]` (valid may be absent), then write them all to
     `outputs[split]` and `outputs["dataset"]`."""
-    settings = DataSettings.from_config(data)
+    settings = from_section(DataSettings, data, "data")
     normalise = preprocessor(settings.preprocess)
     given = [name for name in SPLITS if name in inputs]
     splits = {

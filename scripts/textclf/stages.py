@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from textclf.config import from_section
 from textclf.inference import (
     Classifier,
     evaluate_splits,
@@ -53,7 +54,7 @@ def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir,
 
 def run_stage1(model_name, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
                threads=1, card: dict | None = None):  # fmt: skip
-    settings = TrainSettings.from_config(settings)
+    settings = from_section(TrainSettings, settings, "train")
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
     space = read_label_space(dataset_json)
     log.info("stage 1: %s, %d train rows, %s, %d labels %s", model_name, len(train_rows),
@@ -73,7 +74,7 @@ def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
 
 def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
                original_per_hard: float, out_dir, threads=1, card: dict | None = None):  # fmt: skip
-    settings = TrainSettings.from_config(settings)
+    settings = from_section(TrainSettings, settings, "finetune")
     hard = read_tsv(hard_tsv)
     if hard.empty:
         log.warning("stage 2: no hard examples; the fine-tuned model is the stage-1 model")

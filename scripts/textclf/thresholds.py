@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
+from textclf.metrics import classification_metrics
+
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 FILE = "thresholds.json"
 
@@ -33,6 +35,22 @@ def label_fields(space, probabilities: np.ndarray, chosen=None) -> list[str]:
     if space.multi_label:
         return [space.decode(row) for row in apply_thresholds(probabilities, chosen)]
     return [space.labels[i] for i in probabilities.argmax(-1)]
+
+
+def average_for(metric: str) -> str:
+    """The F1 average thresholds are tuned for when `metric` selects the model."""
+    return "micro" if metric == "f1_micro" else "macro"
+
+
+def score_on_valid(space, probabilities, gold_fields, metric: str, positive_label=None) -> dict:
+    """Metrics of one epoch on valid, as training and the baselines select epochs by them: the
+    arg-max label, or, multi-label, the label sets at the global threshold best on these rows."""
+    chosen = None
+    if space.multi_label:
+        gold = space.targets(gold_fields) > 0
+        chosen = tune_global(probabilities, gold, average_for(metric))
+    predicted = label_fields(space, probabilities, chosen)
+    return classification_metrics(list(gold_fields), predicted, space, positive_label)
 
 
 def _f1(gold: np.ndarray, predicted: np.ndarray, average: str) -> float:

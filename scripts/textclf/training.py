@@ -16,7 +16,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from textclf import thresholds
 from textclf.labels import LabelSpace
-from textclf.metrics import SELECTABLE, classification_metrics
+from textclf.metrics import SELECTABLE
 from textclf.modeling import (
     count_trainable,
     encoder_layers,
@@ -62,16 +62,9 @@ class TrainSettings:
     threshold: str | float = "per_class"  # multi-label prediction: per_class, global or a number
     mixed_precision: str = "none"  # none | fp16 | bf16: autocast on a CUDA GPU, else ignored
 
-    @classmethod
-    def from_config(cls, section: dict) -> TrainSettings:
-        names = {f.name for f in fields(cls)}
-        unknown = set(section) - names
-        if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        settings = cls(**section)
-        if settings.metric not in (*SELECTABLE, "auto"):
-            raise ValueError(f"metric must be auto or one of {SELECTABLE}, not {settings.metric!r}")
-        return settings
+    def __post_init__(self):
+        if self.metric not in (*SELECTABLE, "auto"):
+            raise ValueError(f"metric must be auto or one of {SELECTABLE}, not {self.metric!r}")
 
     def selection_metric(self, space: LabelSpace) -> str:
         if self.metric != "auto":
@@ -169,20 +162,14 @@ def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:
     return (logits.sigmoid() if space.multi_label else logits.softmax(-1)).numpy()
 
 
-def _evaluate(model, encoded, gold_values, space: LabelSpace, pad_id, positive_label, average):
+def _evaluate(model, encoded, gold_values, space: LabelSpace, pad_id, positive_label, metric):
     """(valid loss, metrics); multi-label is scored at its best global threshold."""
     logits = predict_logits(model, encoded, pad_id)
     targets = torch.tensor(space.targets(gold_values))
-    if space.multi_label:
-        loss = F.binary_cross_entropy_with_logits(logits, targets).item()
-        probabilities = probabilities_of(logits, space)
-        best = thresholds.tune_global(probabilities, targets.numpy() > 0, average)
-        hot = thresholds.apply_thresholds(probabilities, best)
-        predicted = [space.decode(row) for row in hot]
-    else:
-        loss = F.cross_entropy(logits, targets).item()
-        predicted = [space.labels[i] for i in logits.argmax(-1).tolist()]
-    return loss, classification_metrics(list(gold_values), predicted, space, positive_label)
+    loss_of = F.binary_cross_entropy_with_logits if space.multi_label else F.cross_entropy
+    probabilities = probabilities_of(logits, space)
+    metrics = thresholds.score_on_valid(space, probabilities, gold_values, metric, positive_label)
+    return loss_of(logits, targets).item(), metrics
 
 
 def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainSettings) -> dict:
@@ -190,7 +177,7 @@ def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainS
     space = label_space(model)
     encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
     probabilities = probabilities_of(predict_logits(model, encoded, tokenizer.pad_token_id), space)
-    average = "micro" if settings.selection_metric(space) == "f1_micro" else "macro"
+    average = thresholds.average_for(settings.selection_metric(space))
     gold = space.targets(valid_rows["label"]) > 0
     return thresholds.tune(probabilities, gold, list(space.labels), settings.threshold, average)
 
@@ -214,7 +201,6 @@ def train(
     model.to(device)
     space = label_space(model)
     metric = settings.selection_metric(space)
-    average = "micro" if metric == "f1_micro" else "macro"
     pad_id = tokenizer.pad_token_id
     train_encoded = encode(tokenizer, train_rows["text"], settings.max_length)
     valid_encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
@@ -258,7 +244,7 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             total_loss += loss.item() * len(batch_index)
         valid_loss, valid = _evaluate(
-            model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, average
+            model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, metric
         )
         score = valid[metric]
         improved = score > best_score
