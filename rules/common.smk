@@ -77,7 +77,9 @@ def final_checkpoint(wildcards):
 def is_multi_label(experiment):
     """The problem type as far as it can be known before `prepare` runs: the configured one,
     or, for `auto`, whether a label field of train.tsv holds the separator (prepare decides
-    the same way). It only chooses which figures to draw."""
+    the same way as labels.infer_problem_type; not imported, since the Snakefile runs where
+    only Snakemake is installed and the library's needs live in the rules' envs). It only
+    chooses which figures to draw."""
     s = settings(experiment)
     if s["data"]["problem_type"] != "auto":
         return s["data"]["problem_type"] == "multi_label"

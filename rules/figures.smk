@@ -82,7 +82,6 @@ use rule figures as figures_multilabel with:
 
 use rule figures as hardest_examples with:
     input:
-        unpack(split_inputs),
         hard="results/{experiment}/mine/misclassified.tsv",
     output:
         hardest_examples=report(

@@ -85,3 +85,12 @@ def test_hardest_examples_table_lists_confident_mistakes_first(tmp_path):
     assert page.index("<td>y</td>") < page.index("<td>z</td>")
     assert "x &lt;b&gt;" not in page  # only the two most confident
     assert "2 of 3 hard rows" in page
+
+
+def test_the_hardest_examples_job_reads_only_the_mined_rows(tmp_path):
+    # The rule's only input is misclassified.tsv: drawing must not touch the splits.
+    hard = pd.DataFrame({"text": ["y"], "label": ["a"], "predicted": ["b"], "probability": ["0.9"]})
+    hard.to_csv(tmp_path / "misclassified.tsv", sep="\t", index=False)
+    out = tmp_path / "hard.html"
+    figures.draw({"hard": str(tmp_path / "misclassified.tsv")}, {"hardest_examples": str(out)})
+    assert "<td>y</td>" in out.read_text()

@@ -294,13 +294,25 @@ class ExperimentOutputs:
     """What the figures of one experiment are drawn from, each read when first needed."""
 
     def __init__(self, inputs: dict, threads: int = 1, max_length: int = 128):
+        self.inputs, self.threads, self.max_length = inputs, threads, max_length
+
+    @functools.cached_property
+    def space(self) -> LabelSpace:
         from textclf.stages import read_label_space
 
-        self.inputs, self.threads, self.max_length = inputs, threads, max_length
-        self.space = read_label_space(inputs["dataset"])
-        self.splits = {name: read_tsv(inputs[name]) for name in ("train", "valid", "test")}
-        self.valid = self.splits["valid"]
-        self.gold = self.valid["label"].tolist()
+        return read_label_space(self.inputs["dataset"])
+
+    @functools.cached_property
+    def splits(self) -> dict[str, pd.DataFrame]:
+        return {name: read_tsv(self.inputs[name]) for name in ("train", "valid", "test")}
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        return self.splits["valid"]
+
+    @functools.cached_property
+    def gold(self) -> list[str]:
+        return self.valid["label"].tolist()
 
     @functools.cached_property
     def probabilities(self) -> np.ndarray:
