@@ -1,5 +1,7 @@
 """Stage-1/2 training with a tiny random BERT: unfreezing, early stopping, determinism."""
 
+import logging
+
 import pandas as pd
 import pytest
 import torch
@@ -148,6 +150,19 @@ def test_checkpoint_loads_as_a_plain_pipeline(tmp_path, tiny_bert, rows):
     classify = pipeline("text-classification", model=str(tmp_path / "ckpt"))
     assert classify("5 new cases confirmed")[0]["label"] in LABELS
     assert (tmp_path / "ckpt" / "history.tsv").exists()
+
+
+def test_progress_is_logged_each_tenth_of_an_epoch(caplog, tiny_bert, rows):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    settings = TrainSettings(epochs=2, batch_size=2, unfreeze="none")  # 24 steps an epoch
+    with caplog.at_level(logging.INFO, logger="textclf"):
+        train(model, tokenizer, *rows, settings)
+    progress = [r.getMessage() for r in caplog.records if "rows/s" in r.getMessage()]
+    steps = [line.split(", ")[0] for line in progress]
+    expected = [f"epoch {e}: step {s}/24" for e in (1, 2) for s in (2, 4, 6, 8, 10, 12, 14, 16,
+                                                                   18, 20, 22, 24)]  # fmt: skip
+    assert steps == expected
+    assert progress[-1].endswith("about 0 s to the epoch's end")
 
 
 def test_torch_threads_follow_the_rule_threads(tiny_bert, rows):

@@ -182,6 +182,13 @@ def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainS
     return thresholds.tune(probabilities, gold, list(space.labels), settings.threshold, average)
 
 
+def _log_progress(epoch, step, steps, train_loss, seen, rows, seconds) -> None:
+    """One line per tenth of an epoch, so a long job on a cluster shows it is moving."""
+    rate = seen / max(seconds, 1e-9)
+    log.info("epoch %d: step %d/%d, train loss %.4f, %.1f rows/s, about %.0f s to the epoch's end",
+             epoch, step, steps, train_loss, rate, (rows - seen) / rate)  # fmt: skip
+
+
 def next_depth(depth: int, settings: TrainSettings, n_layers: int) -> int:
     return min(depth + settings.unfreeze_layers, n_layers + 1)
 
@@ -223,14 +230,16 @@ def train(
         optimizer, int(settings.warmup * total_steps), total_steps
     )
 
+    report_every = max(1, steps_per_epoch // 10)
     history, best_score, best_epoch, best_state = [], -float("inf"), 0, None
     stale_epochs = flat_epochs = 0
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         trainable = set_trainable_depth(model, depth)
         model.train()
-        total_loss = 0.0
-        for batch_index in length_grouped_batches(lengths, settings.batch_size, generator):
+        total_loss, seen = 0.0, 0
+        batches = length_grouped_batches(lengths, settings.batch_size, generator)
+        for step, batch_index in enumerate(batches, start=1):
             batch = collate([train_encoded[i] for i in batch_index], pad_id, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(**batch).logits
@@ -243,6 +252,10 @@ def train(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             total_loss += loss.item() * len(batch_index)
+            seen += len(batch_index)
+            if step % report_every == 0 or step == steps_per_epoch:
+                _log_progress(epoch, step, steps_per_epoch, total_loss / seen, seen,
+                              len(train_encoded), time.perf_counter() - started)  # fmt: skip
         valid_loss, valid = _evaluate(
             model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, metric
         )
