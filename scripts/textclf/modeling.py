@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -61,6 +62,28 @@ def label_space(model) -> LabelSpace:
     multi = model.config.problem_type == HF_PROBLEM_TYPE[MULTI]
     separator = getattr(model.config, "label_separator", ",")
     return LabelSpace(tuple(model_labels(model)), MULTI if multi else SINGLE, separator)
+
+
+def output_layer(model) -> nn.Linear:
+    """The head's last linear layer, the one whose outputs are the logits."""
+    heads = [m for m in model.modules()
+             if isinstance(m, nn.Linear) and m.out_features == model.config.num_labels]  # fmt: skip
+    if not heads:
+        raise ValueError(f"{type(model).__name__}: no linear layer with one output per label")
+    return heads[-1]
+
+
+@torch.no_grad()
+def init_prior_bias(model, targets: np.ndarray) -> None:
+    """Start a new multi-label head at each label's log-odds in the training targets.
+
+    A fresh head predicts 0.5 for every label, and Adam moves a bias by about the learning
+    rate per step, so reaching a rare label's prior (log-odds -3 to -6) would take thousands of
+    steps; meanwhile the encoder learns to push every logit down rather than to tell labels
+    apart (GoEmotions on MiniLM stayed at the label priors for a whole epoch)."""
+    rate = (targets.sum(0) + 0.5) / (len(targets) + 1.0)
+    bias = output_layer(model).bias
+    bias.copy_(torch.as_tensor(np.log(rate / (1 - rate)), dtype=bias.dtype))
 
 
 def encoder_layers(model) -> nn.ModuleList:

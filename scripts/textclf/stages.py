@@ -27,7 +27,7 @@ from textclf.inference import (
 )
 from textclf.labels import LabelSpace
 from textclf.model_card import model_card
-from textclf.modeling import label_space, load_classifier
+from textclf.modeling import init_prior_bias, label_space, load_classifier
 from textclf.training import TrainSettings, save_checkpoint, train, tune_thresholds
 from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
 
@@ -60,6 +60,8 @@ def run_stage1(model_name, train_tsv, valid_tsv, dataset_json, settings: dict, o
     log.info("stage 1: %s, %d train rows, %s, %d labels %s", model_name, len(train_rows),
              space.problem_type, len(space.labels), list(space.labels))  # fmt: skip
     model, tokenizer = load_classifier(model_name, space, settings.seed)
+    if space.multi_label and not settings.pos_weight:  # with pos_weight, 0 is the balanced start
+        init_prior_bias(model, space.targets(train_rows["label"]))
     _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
                     model_name, card)  # fmt: skip
 
