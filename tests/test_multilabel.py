@@ -13,7 +13,7 @@ from textclf import thresholds
 from textclf.inference import Classifier, hard_examples, per_class_table
 from textclf.labels import MULTI, SINGLE, LabelSpace, infer_problem_type
 from textclf.metrics import classification_metrics
-from textclf.modeling import label_space, load_classifier
+from textclf.modeling import init_prior_bias, label_space, load_classifier, output_layer
 from textclf.prepare import stratified_sample
 from textclf.stages import run_stage1
 from textclf.training import TrainSettings, loss_function
@@ -78,6 +78,27 @@ def test_epoch_score_uses_the_global_threshold_best_on_valid():
         single, probabilities, ["neg", "neg", "pos", "neg"], "accuracy"
     )
     assert scored["accuracy"] == 0.75  # the arg-max label, no threshold
+
+
+def test_a_new_multilabel_head_starts_at_the_label_priors(tiny_bert):
+    # 28 labels, one common and the rest rare, as in GoEmotions: a zero bias starts every
+    # label at 0.5; the prior start is already at the loss of predicting the priors.
+    labels = tuple(f"e{k}" for k in range(28))
+    space = LabelSpace(labels, MULTI, ",")
+    fields = ["e0"] * 60 + [f"e{1 + k % 27}" for k in range(40)]
+    targets = torch.tensor(space.targets(fields))
+    model, tokenizer = load_classifier(str(tiny_bert), space)
+    batch = tokenizer(["some text"] * len(fields), return_tensors="pt")
+    loss = torch.nn.functional.binary_cross_entropy_with_logits
+    with torch.no_grad():
+        before = loss(model(**batch).logits, targets).item()
+        init_prior_bias(model, targets.numpy())
+        after = loss(model(**batch).logits, targets).item()
+        mean_probability = model(**batch).logits.sigmoid().mean(0)
+    rate = (targets.sum(0) + 0.5) / (len(fields) + 1)
+    assert torch.allclose(output_layer(model).bias, torch.log(rate / (1 - rate)), atol=1e-6)
+    assert mean_probability[0] > 0.5 > 0.1 > mean_probability[1:].max()
+    assert before > 0.6 and after < 0.2
 
 
 def test_losses_follow_the_configured_weights():
