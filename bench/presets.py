@@ -63,7 +63,7 @@ def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores:
     targets = [f"results/{name}/prediction.csv"] + [
         f"results/{name}/metrics/{stage}.json" for stage in stages
     ]
-    command = [sys.executable, "-m", "snakemake", *targets, f"-j{cores}", "--configfile",
+    command = [sys.executable, "-m", "snakemake", *targets, "--cores", str(cores), "--configfile",
                "config.yaml", f"presets/{name}.yaml", str(override_file)]  # fmt: skip
     print(" ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
