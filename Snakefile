@@ -10,6 +10,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/settings.smk"
 include: "rules/download.smk"
 include: "rules/prepare.smk"
 include: "rules/train.smk"

@@ -1,39 +1,36 @@
-import copy
 import os
+import sys
 
-from snakemake.utils import validate
+sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
+
+from textclf import registry
+from textclf.config import SettingsError, check, dataset_labels
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+# Every experiment's settings, resolved (defaults filled in) and checked before any job: a
+# mistake stops here with one line naming the key.
+try:
+    SETTINGS = check(config)
+except SettingsError as error:
+    sys.exit(f"Configuration error: {error}")
 
 DEFAULT = config["default_experiment"]
-SECTIONS = [
-    "data", "columns", "model", "train", "llm", "augment", "finetune", "baselines", "push",
-]  # fmt: skip
-
-if DEFAULT not in config["experiments"]:
-    raise ValueError(f"config.yaml: default_experiment {DEFAULT!r} is not under experiments")
 
 
 wildcard_constraints:
     experiment="[A-Za-z0-9_-]+",
     split="train|valid|test",
-    stage="stage1|finetuned",
-    model="stage1|finetuned|scratch|tfidf",
-    baseline="scratch|tfidf",
+    model="|".join(registry.names()),
+    baseline="|".join(registry.names(registry.BASELINE)),
 
 
 def settings(experiment):
-    """The top-level sections with the experiment's own overrides merged in."""
-    merged = {name: copy.deepcopy(config.get(name, {})) for name in SECTIONS}
-    merged["hard_examples"] = config.get("hard_examples", True)
-    for key, value in config["experiments"][experiment].items():
-        if isinstance(value, dict) and key in merged:
-            merged[key].update(value)
-        else:
-            merged[key] = value
-    merged["dataset"] = merged["dataset"].format(datasets_root=config.get("datasets_root", ""))
-    return merged
+    """The experiment's resolved settings (textclf.config.experiment_settings)."""
+    return SETTINGS[experiment]
+
+
+def resolved_settings(wildcards):
+    return settings(wildcards.experiment)
 
 
 def dataset_files(wildcards):
@@ -66,29 +63,19 @@ def downloads():
 
 
 def stages(experiment):
-    """The models an experiment trains: stage 1, and stage 2 unless hard_examples is off."""
-    return ["stage1", "finetuned"] if settings(experiment)["hard_examples"] else ["stage1"]
+    """The models of the method an experiment trains, in order: stage 1, and stage 2 unless
+    hard_examples is off."""
+    return registry.models(settings(experiment), registry.STAGE)
 
 
 def final_checkpoint(wildcards):
-    return f"results/{wildcards.experiment}/checkpoints/{stages(wildcards.experiment)[-1]}"
+    return registry.model_folder(wildcards.experiment, stages(wildcards.experiment)[-1])
 
 
 def is_multi_label(experiment):
-    """The problem type as far as it can be known before `prepare` runs: the configured one,
-    or, for `auto`, whether a label field of train.tsv holds the separator (prepare decides
-    the same way as labels.infer_problem_type; not imported, since the Snakefile runs where
-    only Snakemake is installed and the library's needs live in the rules' envs). It only
-    chooses which figures to draw."""
-    s = settings(experiment)
-    if s["data"]["problem_type"] != "auto":
-        return s["data"]["problem_type"] == "multi_label"
-    path = f"{s['dataset']}/train.tsv"
-    if not os.path.exists(path):
-        return False
-    with open(path, encoding="utf-8", errors="replace") as lines:
-        column = next(lines).rstrip("\r\n").split("\t").index(s["columns"]["label"])
-        return any(s["data"]["label_separator"] in line.split("\t")[column] for line in lines)
+    """Whether the experiment is multi-label as far as it is known before `prepare` runs; it
+    only chooses which figures to draw."""
+    return dataset_labels(settings(experiment))[0] == "multi_label"
 
 
 def figure_files(experiment):
@@ -117,10 +104,10 @@ def figure_inputs(wildcards):
     out = f"results/{experiment}"
     return {
         **split_inputs(wildcards),
-        "model": f"{out}/checkpoints/{final}",
+        "model": registry.model_folder(experiment, final),
         "metrics": f"{out}/metrics/{final}.json",
         "probabilities": f"{out}/metrics/{final}_valid_probabilities.tsv",
-        "checkpoints": [f"{out}/checkpoints/{stage}" for stage in stages(experiment)],
+        "checkpoints": [registry.model_folder(experiment, stage) for stage in stages(experiment)],
     }
 
 
@@ -130,18 +117,19 @@ def final_metrics(wildcards):
 
 def experiment_outputs(experiment):
     """What an experiment results in: predictions, every model's metrics, the comparison,
-    the figures."""
+    the figures, and the record of its settings (ancient: rewriting it reruns nothing)."""
     return (
         [f"results/{experiment}/prediction.csv"]
         + [f"results/{experiment}/metrics/{model}.json" for model in models(experiment)]
         + [f"results/{experiment}/comparison.tsv"]
         + figure_files(experiment)
+        + [ancient(f"results/{experiment}/settings.yaml")]
     )
 
 
 def training_settings(wildcards):
     s = settings(wildcards.experiment)
-    return {**s["train"], "max_length": s["model"]["max_length"], "positive_label": s.get("positive_label")}
+    return {**s["train"], "max_length": s["model"]["max_length"], "positive_label": s["positive_label"]}
 
 
 def finetune_settings(wildcards):
@@ -151,14 +139,13 @@ def finetune_settings(wildcards):
 
 
 def model_dir(wildcards):
-    """The saved folder of a model: a transformer checkpoint or a baseline."""
-    kind = "baselines" if wildcards.model in ("scratch", "tfidf") else "checkpoints"
-    return f"results/{wildcards.experiment}/{kind}/{wildcards.model}"
+    """The saved folder of a model of any registered kind."""
+    return registry.model_folder(wildcards.experiment, wildcards.model)
 
 
 def models(experiment):
-    """Every model an experiment produces, baselines first."""
-    return settings(experiment)["baselines"]["models"] + stages(experiment)
+    """Every model an experiment produces, baselines first (textclf.registry)."""
+    return registry.models(settings(experiment))
 
 
 def comparison_inputs(wildcards):
@@ -171,7 +158,7 @@ def comparison_inputs(wildcards):
 
 def baseline_settings(wildcards):
     s = settings(wildcards.experiment)
-    return {**s["baselines"].get(wildcards.baseline, {}), "seed": s["train"]["seed"]}
+    return {**s["baselines"][wildcards.baseline], "seed": s["train"]["seed"]}
 
 
 def card_settings(wildcards):
@@ -180,7 +167,7 @@ def card_settings(wildcards):
     return {
         "name": wildcards.experiment,
         "dataset": os.path.basename(os.path.normpath(s["dataset"])),
-        **s["model"].get("card", {}),
+        **s["model"]["card"],
     }
 
 
@@ -211,7 +198,7 @@ def max_length(wildcards):
 
 
 def positive_label(wildcards):
-    return settings(wildcards.experiment).get("positive_label")
+    return settings(wildcards.experiment)["positive_label"]
 
 
 def original_per_hard(wildcards):

@@ -5,9 +5,10 @@ import json
 import pytest
 from conftest import DEMO, EMOTIONS
 
-from textclf.baselines import BaselineClassifier, Vocabulary, run_baseline, tokenize
+from textclf.baselines import Vocabulary, run_baseline, tokenize
 from textclf.comparison import comparison_table
-from textclf.inference import evaluate_splits, footprint
+from textclf.inference import evaluate_splits
+from textclf.registry import footprint, load_predictor
 from textclf.labels import MULTI, LabelSpace
 from textclf.prepare import stratified_sample
 from textclf.tsv import read_tsv, write_tsv
@@ -51,7 +52,7 @@ def test_baselines_beat_chance_and_are_deterministic(request, kind, task, metric
     for run in ("a", "b"):
         out = folder / f"{kind}-{run}"
         run_baseline(kind, train_tsv, valid_tsv, folder / "dataset.json", {}, out)
-        predictor = BaselineClassifier(out)
+        predictor = load_predictor(out)
         metrics, probabilities = evaluate_splits(predictor, {"valid": read_tsv(valid_tsv)})
         results.append((metrics["valid"][metric], probabilities))
     (score_a, probabilities_a), (score_b, probabilities_b) = results

@@ -19,7 +19,7 @@ def checkpoint(tiny_bert, tmp_path_factory):
     settings = TrainSettings(epochs=1, batch_size=16, unfreeze="none", learning_rate=1e-3)
     model, history = train(model, tokenizer, demo_rows("train"), demo_rows("valid"), settings)
     folder = tmp_path_factory.mktemp("ckpt") / "stage1"
-    save_checkpoint(model, tokenizer, history, settings, folder)
+    save_checkpoint(model, tokenizer, history, settings, folder, "stage1")
     return folder
 
 

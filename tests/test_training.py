@@ -146,7 +146,7 @@ def test_checkpoint_loads_as_a_plain_pipeline(tmp_path, tiny_bert, rows):
     model, tokenizer = load_classifier(str(tiny_bert), LABELS)
     settings = TrainSettings(epochs=1, batch_size=8, unfreeze="none")
     model, history = train(model, tokenizer, *rows, settings)
-    save_checkpoint(model, tokenizer, history, settings, tmp_path / "ckpt")
+    save_checkpoint(model, tokenizer, history, settings, tmp_path / "ckpt", "stage1")
     classify = pipeline("text-classification", model=str(tmp_path / "ckpt"))
     assert classify("5 new cases confirmed")[0]["label"] in LABELS
     assert (tmp_path / "ckpt" / "history.tsv").exists()

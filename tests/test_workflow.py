@@ -44,10 +44,10 @@ def copy_workflow(workdir: Path, tiny_bert: Path) -> Path:
     for demo in ("example", "example_emotions"):
         shutil.copytree(REPO / "data" / demo, workdir / "data" / demo)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["model"]["name"] = str(tiny_bert)
-    config["train"] |= {"epochs": 2, "learning_rate": 1e-3}
-    config["finetune"] |= {"epochs": 1}
-    config["augment"]["max_rows"] = AUGMENT_ROWS
+    config["model"] = {"name": str(tiny_bert)}
+    config["train"] = {"epochs": 2, "learning_rate": 1e-3}
+    config["finetune"] = {"epochs": 1}
+    config["augment"] = {"max_rows": AUGMENT_ROWS}
     config["experiments"]["demo_emotions"]["augment"]["max_rows"] = AUGMENT_ROWS
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return workdir

@@ -16,13 +16,12 @@ import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import openai
 import pandas as pd
 
-from textclf.config import from_section
+from textclf.config import from_section, settings_class
 from textclf.llm_requests import (
     FatalLLMError,
     Journal,
@@ -58,19 +57,19 @@ COMMENTARY = re.compile(
 )
 
 
-@dataclass
+@settings_class("llm")
 class LLMSettings:
-    base_url: str = "local"
-    model: str = SMOLLM2_NAME
-    api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = 0.8
-    max_tokens: int = 96
-    workers: int = 2
-    timeout_s: float = 60.0
-    max_retries: int = 5
-    requests_per_minute: float | None = None
-    backoff_s: float = 1.0  # first retry delay; doubles each retry, with jitter
-    seed: int = 42
+    base_url: str
+    model: str
+    api_key_env: str
+    temperature: float
+    max_tokens: int
+    workers: int
+    timeout_s: float
+    max_retries: int
+    requests_per_minute: float | None
+    backoff_s: float  # first retry delay; doubles each retry, with jitter
+    seed: int
 
 
 def messages_for(text: str) -> list[dict]:

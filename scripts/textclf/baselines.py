@@ -7,19 +7,18 @@
 - `tfidf`: TF-IDF of word 1-2 grams and logistic regression (one per label for multi-label).
 
 Both serve single- and multi-label tasks (multi-label thresholds are tuned on valid as for the
-transformers) and save a folder that `load_baseline` reads back: `model.pt` + `vocab.json`
-(scratch) or `model.joblib` (tfidf), with `baseline.json` describing it.
+transformers) and save a folder that their `load` reads back: `model.pt` + `vocab.json`
+(scratch) or `model.joblib` (tfidf), with the manifest (textclf.registry) describing it.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import joblib
@@ -33,10 +32,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from textclf import thresholds
-from textclf.config import from_section
-from textclf.inference import Predictor
+from textclf.config import default, from_section, settings_class
+from textclf.encoding import probabilities_of
+from textclf.epochs import EarlyStopping, EpochCallback, notify
 from textclf.labels import LabelSpace
-from textclf.tsv import atomic_path
+from textclf.predictor import Predictor
+from textclf.registry import read_manifest, write_manifest
+from textclf.tsv import atomic_path, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
@@ -89,31 +91,29 @@ class MeanPoolClassifier(nn.Module):
         return self.head(pooled)
 
 
-@dataclass
+@settings_class("baselines.scratch")
 class ScratchSettings:
-    min_freq: int = 2
-    max_vocab: int = 20000
-    max_length: int = 64
-    embedding_dim: int = 64
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 5e-3
-    patience: int = 4
-    seed: int = 42
+    min_freq: int
+    max_vocab: int
+    max_length: int
+    embedding_dim: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    seed: int = default("train.seed")
 
 
-@dataclass
+@settings_class("baselines.tfidf")
 class TfidfSettings:
-    max_features: int = 50000
-    min_df: int = 1
-    C: float = 4.0
-    max_iter: int = 2000
-    seed: int = 42
+    max_features: int
+    min_df: int
+    C: float
+    max_iter: int
+    seed: int = default("train.seed")
 
 
-class ScratchModel:
-    kind = "scratch"
-
+class ScratchModel(Predictor):
     def __init__(self, vocab: Vocabulary, network: MeanPoolClassifier, space: LabelSpace,
                  settings: ScratchSettings):  # fmt: skip
         self.vocab, self.network, self.space, self.settings = vocab, network, space, settings
@@ -122,7 +122,7 @@ class ScratchModel:
     def probabilities(self, texts) -> np.ndarray:
         self.network.eval()
         logits = self.network(self.vocab.encode(list(texts), self.settings.max_length))
-        return (logits.sigmoid() if self.space.multi_label else logits.softmax(-1)).numpy()
+        return probabilities_of(logits, self.space)
 
     def parameters(self) -> int:
         return sum(p.numel() for p in self.network.parameters())
@@ -132,16 +132,22 @@ class ScratchModel:
         (folder / "vocab.json").write_text(json.dumps(self.vocab.tokens))
 
     @classmethod
-    def load(cls, folder: Path, space: LabelSpace, settings: dict) -> ScratchModel:
-        settings = ScratchSettings(**settings)
+    def load(cls, folder, threads: int = 1, max_length: int = 128) -> ScratchModel:
+        torch.set_num_threads(threads)
+        folder, record = Path(folder), read_manifest(folder)
+        space = LabelSpace.from_json(record["label_space"])
+        settings = ScratchSettings(**record["settings"])
         vocab = Vocabulary(json.loads((folder / "vocab.json").read_text()))
         network = MeanPoolClassifier(len(vocab), settings.embedding_dim, len(space.labels))
         network.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
-        return cls(vocab, network, space, settings)
+        model = cls(vocab, network, space, settings)
+        model.load_thresholds(folder)
+        return model
 
 
 def train_scratch(train_rows, valid_rows, space: LabelSpace, settings: ScratchSettings,
-                  metric: str, threads: int = 1) -> tuple[ScratchModel, pd.DataFrame]:  # fmt: skip
+                  metric: str, threads: int = 1,
+                  callbacks: list[EpochCallback] = ()) -> tuple[ScratchModel, pd.DataFrame]:  # fmt: skip
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     vocab = Vocabulary.build(train_rows["text"], settings.min_freq, settings.max_vocab)
@@ -152,7 +158,8 @@ def train_scratch(train_rows, valid_rows, space: LabelSpace, settings: ScratchSe
     loss_of = F.binary_cross_entropy_with_logits if space.multi_label else F.cross_entropy
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     generator = torch.Generator().manual_seed(settings.seed)
-    history, best_score, best_epoch, best_state, stale = [], -1.0, 0, None, 0
+    stopping = EarlyStopping(settings.patience)
+    history = []
     for epoch in range(1, settings.epochs + 1):
         network.train()
         order = torch.randperm(len(ids), generator=generator)
@@ -166,24 +173,18 @@ def train_scratch(train_rows, valid_rows, space: LabelSpace, settings: ScratchSe
             total += loss.item() * len(batch)
         probabilities = model.probabilities(valid_rows["text"])
         score = thresholds.score_on_valid(space, probabilities, valid_rows["label"], metric)[metric]
+        stopping.update(epoch, score, network)
         history.append({"epoch": epoch, "train_loss": total / len(ids), f"valid_{metric}": score})
-        if score > best_score:
-            best_score, best_epoch, stale = score, epoch, 0
-            best_state = copy.deepcopy(network.state_dict())
-        else:
-            stale += 1
-            if stale >= settings.patience:
-                break
-    network.load_state_dict(best_state)
+        if notify(callbacks, history[-1]) or stopping.should_stop:
+            break
+    stopping.restore(network)
     frame = pd.DataFrame(history)
-    frame["best"] = frame["epoch"] == best_epoch
-    log.info("scratch: vocabulary %d, best valid %s %.4f", len(vocab), metric, best_score)
+    frame["best"] = frame["epoch"] == stopping.best_epoch
+    log.info("scratch: vocabulary %d, best valid %s %.4f", len(vocab), metric, stopping.best_score)
     return model, frame
 
 
-class TfidfModel:
-    kind = "tfidf"
-
+class TfidfModel(Predictor):
     def __init__(self, pipeline, space: LabelSpace):
         self.pipeline, self.space = pipeline, space
 
@@ -200,8 +201,11 @@ class TfidfModel:
         joblib.dump(self.pipeline, folder / "model.joblib")
 
     @classmethod
-    def load(cls, folder: Path, space: LabelSpace, settings: dict) -> TfidfModel:
-        return cls(joblib.load(folder / "model.joblib"), space)
+    def load(cls, folder, threads: int = 1, max_length: int = 128) -> TfidfModel:
+        space = LabelSpace.from_json(read_manifest(folder)["label_space"])
+        model = cls(joblib.load(Path(folder) / "model.joblib"), space)
+        model.load_thresholds(folder)
+        return model
 
 
 def train_tfidf(train_rows, space: LabelSpace, settings: TfidfSettings) -> TfidfModel:
@@ -216,16 +220,10 @@ def train_tfidf(train_rows, space: LabelSpace, settings: TfidfSettings) -> Tfidf
     return TfidfModel((vectorizer, classifier), space)
 
 
-KINDS = {"scratch": ScratchModel, "tfidf": TfidfModel}
-
-
 def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
                  metric: str = "auto", threads: int = 1) -> None:  # fmt: skip
     """Train one baseline and save its folder (with thresholds.json for multi-label)."""
-    from textclf.stages import read_label_space
-    from textclf.tsv import read_tsv, write_tsv
-
-    space = read_label_space(dataset_json)
+    space = LabelSpace.read(dataset_json)
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
     if metric == "auto":
         metric = "f1_macro" if space.multi_label else "accuracy"
@@ -246,33 +244,10 @@ def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, 
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         model.save(tmp)
-        description = {
-            "kind": kind,
-            "label_space": space.to_json(),
-            "settings": asdict(config),
-            "parameters": model.parameters(),
-            "train_seconds": round(seconds, 2),
-        }
-        (tmp / "baseline.json").write_text(json.dumps(description, indent=2) + "\n")
+        write_manifest(tmp, kind, model.parameters(), seconds, label_space=space.to_json(),
+                       settings=asdict(config))  # fmt: skip
         if history is not None:
             write_tsv(history.astype(str), tmp / "history.tsv")
         if record is not None:
             thresholds.save(record, tmp)
     log.info("%s baseline: %d parameters, trained in %.1f s", kind, model.parameters(), seconds)
-
-
-class BaselineClassifier(Predictor):
-    """A saved baseline folder, with the interface of inference.Classifier."""
-
-    def __init__(self, folder):
-        folder = Path(folder)
-        description = json.loads((folder / "baseline.json").read_text())
-        self.space = LabelSpace.from_json(description["label_space"])
-        self.labels = list(self.space.labels)
-        self.model = KINDS[description["kind"]].load(folder, self.space, description["settings"])
-        self.thresholds = None
-        if self.space.multi_label:
-            self.thresholds = thresholds.chosen(thresholds.load(folder), self.labels)
-
-    def probabilities(self, texts) -> np.ndarray:
-        return self.model.probabilities(texts)

@@ -273,8 +273,8 @@ def sentence_embeddings(model_dir, texts, max_length: int = 128, threads: int = 
     """Mean-pooled last hidden states of a saved checkpoint's encoder."""
     import torch
 
+    from textclf.encoding import collate, encode
     from textclf.inference import Classifier
-    from textclf.training import collate, encode
 
     classifier = Classifier(model_dir, threads, max_length)
     encoder = classifier.model.base_model
@@ -298,9 +298,7 @@ class ExperimentOutputs:
 
     @functools.cached_property
     def space(self) -> LabelSpace:
-        from textclf.stages import read_label_space
-
-        return read_label_space(self.inputs["dataset"])
+        return LabelSpace.read(self.inputs["dataset"])
 
     @functools.cached_property
     def splits(self) -> dict[str, pd.DataFrame]:

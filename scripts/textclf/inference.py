@@ -10,41 +10,20 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from textclf import thresholds
-from textclf.labels import LabelSpace
+from textclf.encoding import encode, predict_logits, probabilities_of
 from textclf.metrics import classification_metrics
 from textclf.modeling import label_space, load_classifier, pick_device
-from textclf.training import encode, predict_logits, probabilities_of
-from textclf.tsv import read_tsv, write_text, write_tsv
-
-
-class Predictor:
-    """What every saved model offers: `probabilities(texts)`, and `predict(texts)` from them
-    with the model's label space and thresholds."""
-
-    space: LabelSpace
-    thresholds: np.ndarray | None = None
-
-    def probabilities(self, texts) -> np.ndarray:
-        raise NotImplementedError
-
-    def predict(self, texts) -> pd.DataFrame:
-        """One row per text: predicted label (or label set) and the top probability."""
-        probabilities = self.probabilities(texts)
-        return pd.DataFrame({
-            "predicted": thresholds.label_fields(self.space, probabilities, self.thresholds),
-            "probability": probabilities.max(-1).round(6),
-        })  # fmt: skip
+from textclf.predictor import Predictor
+from textclf.tsv import write_text, write_tsv
 
 
 class Classifier(Predictor):
-    """A saved checkpoint folder, loaded once, that labels texts."""
+    """A saved transformer checkpoint folder, loaded once, that labels texts."""
 
     def __init__(self, folder, threads: int = 1, max_length: int = 128):
         torch.set_num_threads(threads)
@@ -53,15 +32,13 @@ class Classifier(Predictor):
         self.space = label_space(self.model)
         self.labels = list(self.space.labels)
         self.max_length = max_length
-        self.thresholds = None
-        if self.space.multi_label:
-            record = thresholds.load(folder)
-            if record is None:
-                raise FileNotFoundError(f"{folder}: multi-label model without {thresholds.FILE}")
-            self.thresholds = thresholds.chosen(record, self.labels)
+        self.load_thresholds(folder)
 
-    def probabilities(self, texts) -> np.ndarray:
-        """Softmax (single-label) or sigmoid (multi-label) outputs, one row per text."""
+    @classmethod
+    def load(cls, folder, threads: int = 1, max_length: int = 128) -> Classifier:
+        return cls(folder, threads, max_length)
+
+    def probabilities(self, texts):
         encoded = encode(self.tokenizer, texts, self.max_length)
         logits = predict_logits(self.model, encoded, self.tokenizer.pad_token_id)
         return probabilities_of(logits, self.space)
@@ -85,32 +62,6 @@ def mix_for_stage2(
     sampled = original.sample(n=n_original, random_state=seed)
     mixed = pd.concat([sampled[["id", "text", "label"]], hard[["id", "text", "label"]]])
     return mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-
-
-def load_predictor(folder, threads: int = 1, max_length: int = 128) -> Predictor:
-    """A transformer checkpoint folder or a baseline folder (it holds baseline.json)."""
-    if (Path(folder) / "baseline.json").exists():
-        from textclf.baselines import BaselineClassifier
-
-        torch.set_num_threads(threads)
-        return BaselineClassifier(folder)
-    return Classifier(folder, threads, max_length)
-
-
-def footprint(folder) -> dict:
-    """Parameters, size on disk and training time of a saved model folder."""
-    folder = Path(folder)
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    if (folder / "baseline.json").exists():
-        description = json.loads((folder / "baseline.json").read_text())
-        parameters, seconds = description["parameters"], description["train_seconds"]
-    else:
-        from safetensors import safe_open
-
-        with safe_open(folder / "model.safetensors", "pt") as weights:
-            parameters = sum(int(np.prod(weights.get_slice(k).get_shape())) for k in weights.keys())
-        seconds = read_tsv(folder / "history.tsv")["seconds"].astype(float).sum()
-    return {"parameters": int(parameters), "size_bytes": size, "train_seconds": round(seconds, 2)}
 
 
 def evaluate_splits(predictor: Predictor, splits: dict[str, pd.DataFrame], positive_label=None):

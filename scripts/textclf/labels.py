@@ -8,10 +8,14 @@ its labels in sorted order joined by the separator, so two equal sets are equal 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SINGLE, MULTI = "single_label", "multi_label"
 
@@ -37,6 +41,8 @@ class LabelSpace:
 
     def targets(self, values: Iterable[str]) -> np.ndarray:
         """Class ids (single-label) or a multi-hot float matrix (multi-label)."""
+        import numpy as np  # here, not above: the Snakefile imports this module without numpy
+
         index = {label: i for i, label in enumerate(self.labels)}
         if not self.multi_label:
             return np.array([index[v] for v in values], dtype=np.int64)
@@ -60,6 +66,11 @@ class LabelSpace:
     @classmethod
     def from_json(cls, data: dict) -> LabelSpace:
         return cls(tuple(data["labels"]), data["problem_type"], data["separator"])
+
+    @classmethod
+    def read(cls, dataset_json) -> LabelSpace:
+        """The label space `prepare` wrote to dataset.json."""
+        return cls.from_json(json.loads(Path(dataset_json).read_text()))
 
 
 def infer_problem_type(configured: str, raw_labels: Iterable[str], separator: str) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from textclf.config import from_section
+from textclf.config import from_section, settings_class
 from textclf.labels import LabelSpace, infer_problem_type
 from textclf.preprocess import preprocessor
 from textclf.tsv import DataError, read_tsv, write_text, write_tsv
@@ -101,15 +100,15 @@ def read_split(
     return split.reset_index(drop=True)
 
 
-@dataclass
+@settings_class("data")
 class DataSettings:
-    problem_type: str = "auto"  # auto | single_label | multi_label
-    label_separator: str = ","  # between the labels of a multi-label row
-    valid_share: float = 0.1  # share of train held out as valid when there is no valid.tsv
-    split_seed: int = 42
-    max_train_rows: int | None = None  # a stratified, seeded sample of train; None = all
-    leakage: str = "warn"  # warn | error: texts found in more than one split
-    preprocess: str = "none"  # none | tweet
+    problem_type: str  # auto | single_label | multi_label
+    label_separator: str  # between the labels of a multi-label row
+    valid_share: float  # share of train held out as valid when there is no valid.tsv
+    split_seed: int
+    max_train_rows: int | None  # a stratified, seeded sample of train; None = all
+    leakage: str  # warn | error: texts found in more than one split
+    preprocess: str  # none | tweet
 
 
 def _stratify_key(labels: pd.Series) -> pd.Series:

@@ -19,28 +19,22 @@ from textclf.config import from_section
 from textclf.inference import (
     Classifier,
     evaluate_splits,
-    footprint,
     hard_examples,
-    load_predictor,
     mix_for_stage2,
     write_metrics,
 )
 from textclf.labels import LabelSpace
 from textclf.model_card import model_card
 from textclf.modeling import init_prior_bias, label_space, load_classifier
+from textclf.registry import footprint, load_predictor, read_manifest, write_manifest
 from textclf.training import TrainSettings, save_checkpoint, train, tune_thresholds
 from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
 
 log = logging.getLogger("textclf")
 
 
-def read_label_space(dataset_json) -> LabelSpace:
-    """The label space `prepare` wrote to dataset.json."""
-    return LabelSpace.from_json(json.loads(Path(dataset_json).read_text()))
-
-
 def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
-                    base_model: str, card: dict | None):  # fmt: skip
+                    base_model: str, card: dict | None, kind: str):  # fmt: skip
     model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
     record = None
     space = label_space(model)
@@ -49,21 +43,21 @@ def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir,
         log.info("thresholds: global %.3f, using %s", record["global"], record["use"])
     text = model_card(space, history, asdict(settings), base_model, len(train_rows),
                       len(valid_rows), card)  # fmt: skip
-    save_checkpoint(model, tokenizer, history, settings, out_dir, record, text)
+    save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, text)
 
 
 def run_stage1(model_name, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
                threads=1, card: dict | None = None):  # fmt: skip
     settings = from_section(TrainSettings, settings, "train")
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
-    space = read_label_space(dataset_json)
+    space = LabelSpace.read(dataset_json)
     log.info("stage 1: %s, %d train rows, %s, %d labels %s", model_name, len(train_rows),
              space.problem_type, len(space.labels), list(space.labels))  # fmt: skip
     model, tokenizer = load_classifier(model_name, space, settings.seed)
     if space.multi_label and not settings.pos_weight:  # with pos_weight, 0 is the balanced start
         init_prior_bias(model, space.targets(train_rows["label"]))
     _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
-                    model_name, card)  # fmt: skip
+                    model_name, card, "stage1")  # fmt: skip
 
 
 def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
@@ -82,6 +76,8 @@ def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
         log.warning("stage 2: no hard examples; the fine-tuned model is the stage-1 model")
         with atomic_path(out_dir) as tmp:
             shutil.copytree(stage1_dir, tmp)
+            record = read_manifest(tmp)
+            write_manifest(tmp, **{**record, "kind": "finetuned"})
         return
     mixed = mix_for_stage2(read_tsv(train_tsv), hard, original_per_hard, settings.seed)
     log.info("stage 2: %d hard + %d original rows", len(hard), len(mixed) - len(hard))
@@ -89,7 +85,8 @@ def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
     base = json.loads((Path(stage1_dir) / "config.json").read_text()).get("_name_or_path", "")
     stage2_card = {**(card or {}), "tags": [*(card or {}).get("tags", []), "hard-examples"]}
     _train_and_save(model, tokenizer, mixed, read_tsv(valid_tsv), settings, out_dir, threads,
-                    f"stage 1 of this workflow ({base or stage1_dir})", stage2_card)  # fmt: skip
+                    f"stage 1 of this workflow ({base or stage1_dir})", stage2_card,
+                    "finetuned")  # fmt: skip
 
 
 def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,

@@ -11,12 +11,11 @@ threshold that is best on valid, and the final thresholds are saved as `threshol
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,41 +25,47 @@ from torch.nn import functional as F
 from transformers import get_linear_schedule_with_warmup
 
 from textclf import thresholds
+from textclf.config import default, settings_class
+from textclf.encoding import (
+    collate,
+    encode,
+    length_grouped_batches,
+    predict_logits,
+    probabilities_of,
+)
+from textclf.epochs import EarlyStopping, EpochCallback, Unfreezing, notify
 from textclf.labels import LabelSpace
 from textclf.metrics import SELECTABLE
-from textclf.modeling import (
-    count_trainable,
-    encoder_layers,
-    label_space,
-    pick_device,
-    set_trainable_depth,
-)
+from textclf.modeling import count_trainable, encoder_layers, label_space, pick_device, set_trainable_depth
+from textclf.registry import write_manifest
 from textclf.tsv import atomic_path, write_tsv
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@settings_class("train")
 class TrainSettings:
-    epochs: int = 10
-    batch_size: int = 16
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup: float = 0.1  # share of all optimisation steps spent warming up
-    max_length: int = 128
-    patience: int = 3  # epochs without improvement before stopping
-    metric: str = "auto"  # selects the best epoch; auto: accuracy, or f1_macro if multi-label
-    seed: int = 42
-    unfreeze: str = "epoch"  # epoch | plateau | none
-    unfreeze_every: int = 1  # epoch schedule: epochs between unfreezing steps
-    unfreeze_layers: int = 2  # encoder layers opened per step, top down
-    unfreeze_patience: int = 1  # plateau schedule: flat epochs before opening more
-    initial_layers: int = 0  # encoder layers trainable from the first epoch
+    """A training run's settings; every default is the schema's (schemas/config.schema.yaml)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup: float
+    max_length: int = default("model.max_length")
+    patience: int
+    metric: str
+    seed: int
+    unfreeze: str
+    unfreeze_every: int
+    unfreeze_layers: int
+    unfreeze_patience: int
+    initial_layers: int
     positive_label: str | None = None
-    class_weights: bool = False  # single-label: weight classes by n / (k * count)
-    pos_weight: bool = False  # multi-label: weight each label's positives by negatives/positives
-    threshold: str | float = "per_class"  # multi-label prediction: per_class, global or a number
-    mixed_precision: str = "none"  # none | fp16 | bf16: autocast on a CUDA GPU, else ignored
+    class_weights: bool
+    pos_weight: bool
+    threshold: str | float
+    mixed_precision: str
 
     def __post_init__(self):
         if self.metric not in (*SELECTABLE, "auto"):
@@ -77,47 +82,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def encode(tokenizer, texts, max_length: int) -> list[list[int]]:
-    """Tokenise a split once; padding happens per batch."""
-    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-
-
-def collate(sequences: list[list[int]], pad_id: int, device) -> dict[str, torch.Tensor]:
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        ids[row, : len(sequence)] = torch.tensor(sequence)
-        mask[row, : len(sequence)] = 1
-    return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
-
-
-def length_grouped_batches(lengths, batch_size: int, generator: torch.Generator):
-    """Shuffled batches of similar lengths: shuffle, sort within chunks of 50 batches by
-    length, cut into batches, shuffle the batches."""
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    chunk = batch_size * 50
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start : start + chunk], key=lambda i: -lengths[i])
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-
-
-@torch.no_grad()
-def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 64):
-    """Logits in input order; batches are formed by sorted length for speed."""
-    model.eval()
-    device = next(model.parameters()).device
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    logits = torch.empty((len(encoded), model.config.num_labels))
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        batch = collate([encoded[i] for i in index], pad_id, device)
-        logits[index] = model(**batch).logits.float().cpu()
-    return logits
 
 
 def _param_groups(model, weight_decay: float):
@@ -158,10 +122,6 @@ def loss_function(space: LabelSpace, settings: TrainSettings, targets: torch.Ten
     return lambda logits, gold: F.cross_entropy(logits, gold, weight=weight)
 
 
-def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:
-    return (logits.sigmoid() if space.multi_label else logits.softmax(-1)).numpy()
-
-
 def _evaluate(model, encoded, gold_values, space: LabelSpace, pad_id, positive_label, metric):
     """(valid loss, metrics); multi-label is scored at its best global threshold."""
     logits = predict_logits(model, encoded, pad_id)
@@ -189,10 +149,6 @@ def _log_progress(epoch, step, steps, train_loss, seen, rows, seconds) -> None:
              epoch, step, steps, train_loss, rate, (rows - seen) / rate)  # fmt: skip
 
 
-def next_depth(depth: int, settings: TrainSettings, n_layers: int) -> int:
-    return min(depth + settings.unfreeze_layers, n_layers + 1)
-
-
 def train(
     model,
     tokenizer,
@@ -200,8 +156,15 @@ def train(
     valid_rows: pd.DataFrame,
     settings: TrainSettings,
     threads: int = 1,
+    callbacks: list[EpochCallback] = (),
+    targets: torch.Tensor | None = None,
+    loss=None,
 ) -> tuple[object, pd.DataFrame]:
-    """Train `model` in place; return (model with the best epoch's weights, history)."""
+    """Train `model` in place; return (model with the best epoch's weights, history).
+
+    `callbacks` see every epoch's history record and may stop training. `targets` (one row
+    per training row) and `loss(logits, targets)` replace the labels and the configured loss
+    when a caller trains on something else, e.g. a teacher's soft targets."""
     torch.set_num_threads(threads)
     seed_everything(settings.seed)
     device = pick_device()
@@ -211,15 +174,18 @@ def train(
     pad_id = tokenizer.pad_token_id
     train_encoded = encode(tokenizer, train_rows["text"], settings.max_length)
     valid_encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
-    train_gold = torch.tensor(space.targets(train_rows["label"]))
+    if targets is None:
+        targets = torch.tensor(space.targets(train_rows["label"]))
     valid_gold = valid_rows["label"].tolist()
-    criterion = loss_function(space, settings, train_gold, device)
+    criterion = loss or loss_function(space, settings, targets, device)
     amp_dtype = autocast_dtype(settings.mixed_precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     lengths = [len(s) for s in train_encoded]
 
-    n_layers = len(encoder_layers(model))
-    depth = n_layers + 1 if settings.unfreeze == "none" else settings.initial_layers
+    unfreezing = Unfreezing(settings.unfreeze, len(encoder_layers(model)), settings.initial_layers,
+                            settings.unfreeze_layers, settings.unfreeze_every,
+                            settings.unfreeze_patience)  # fmt: skip
+    stopping = EarlyStopping(settings.patience)
     generator = torch.Generator().manual_seed(settings.seed)
     steps_per_epoch = -(-len(train_encoded) // settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
@@ -231,11 +197,10 @@ def train(
     )
 
     report_every = max(1, steps_per_epoch // 10)
-    history, best_score, best_epoch, best_state = [], -float("inf"), 0, None
-    stale_epochs = flat_epochs = 0
+    history = []
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
-        trainable = set_trainable_depth(model, depth)
+        trainable = set_trainable_depth(model, unfreezing.depth)
         model.train()
         total_loss, seen = 0.0, 0
         batches = length_grouped_batches(lengths, settings.batch_size, generator)
@@ -243,15 +208,15 @@ def train(
             batch = collate([train_encoded[i] for i in batch_index], pad_id, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(**batch).logits
-                loss = criterion(logits.float(), train_gold[batch_index].to(device))
-            scaler.scale(loss).backward()
+                loss_value = criterion(logits.float(), targets[batch_index].to(device))
+            scaler.scale(loss_value).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            total_loss += loss.item() * len(batch_index)
+            total_loss += loss_value.item() * len(batch_index)
             seen += len(batch_index)
             if step % report_every == 0 or step == steps_per_epoch:
                 _log_progress(epoch, step, steps_per_epoch, total_loss / seen, seen,
@@ -259,15 +224,7 @@ def train(
         valid_loss, valid = _evaluate(
             model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, metric
         )
-        score = valid[metric]
-        improved = score > best_score
-        if improved:
-            best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(model.state_dict())
-            stale_epochs = flat_epochs = 0
-        else:
-            stale_epochs += 1
-            flat_epochs += 1
+        improved = stopping.update(epoch, valid[metric], model)
         history.append(
             {
                 "epoch": epoch,
@@ -275,41 +232,38 @@ def train(
                 "valid_loss": valid_loss,
                 "valid_accuracy": valid["accuracy"],
                 "valid_f1_macro": valid["f1_macro"],
-                f"valid_{metric}": score,
+                f"valid_{metric}": valid[metric],
                 "trainable": trainable,
                 "trainable_parameters": count_trainable(model),
                 "seconds": round(time.perf_counter() - started, 2),
             }
         )
         log.info("epoch %d: %s", epoch, json.dumps(history[-1]))
-        if settings.unfreeze == "epoch" and epoch % settings.unfreeze_every == 0:
-            depth = next_depth(depth, settings, n_layers)
-        elif (
-            settings.unfreeze == "plateau"
-            and flat_epochs >= settings.unfreeze_patience
-            and depth <= n_layers
-        ):
-            # Newly opened layers deserve their own chance before early stopping counts.
-            depth, flat_epochs, stale_epochs = next_depth(depth, settings, n_layers), 0, 0
-            log.info("plateau: opening more layers (depth %d)", depth)
-        if stale_epochs >= settings.patience:
+        if unfreezing.after_epoch(epoch, improved):
+            stopping.restart()
+            log.info("plateau: opening more layers (depth %d)", unfreezing.depth)
+        if notify(callbacks, history[-1]):
+            log.info("stopped by a callback after epoch %d", epoch)
+            break
+        if stopping.should_stop:
             log.info("early stopping after epoch %d", epoch)
             break
-    model.load_state_dict(best_state)
+    stopping.restore(model)
     history_frame = pd.DataFrame(history)
-    history_frame["best"] = history_frame["epoch"] == best_epoch
+    history_frame["best"] = history_frame["epoch"] == stopping.best_epoch
     return model, history_frame
 
 
 def save_checkpoint(
-    model, tokenizer, history: pd.DataFrame, settings, out_dir,
+    model, tokenizer, history: pd.DataFrame, settings, out_dir, kind: str,
     threshold_record: dict | None = None, card: str | None = None,
 ) -> None:  # fmt: skip
     """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv,
-    the training settings, the model card README.md and, for multi-label models,
-    thresholds.json, atomically."""
+    the training settings, the model card README.md, the manifest declaring its `kind` and,
+    for multi-label models, thresholds.json, atomically."""
     with atomic_path(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
+        write_manifest(tmp, kind, model.num_parameters(), history["seconds"].astype(float).sum())
         tokenizer.save_pretrained(tmp)
         if threshold_record is not None:
             thresholds.save(threshold_record, tmp)

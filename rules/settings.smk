@@ -1,0 +1,18 @@
+# The record of an experiment's resolved settings. No job reads it (targets take it as
+# ancient), so rewriting it after a setting changed reruns nothing else.
+rule settings:
+    output:
+        settings="results/{experiment}/settings.yaml",
+    log:
+        "results/{experiment}/logs/settings.log",
+    params:
+        settings=resolved_settings,
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=5,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/settings.py"

@@ -1,0 +1,54 @@
+"""Texts to token ids and padded batches, and logits from a transformer classifier: what
+training, inference and the figures share."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from textclf.labels import LabelSpace
+
+
+def encode(tokenizer, texts, max_length: int) -> list[list[int]]:
+    """Tokenise a split once; padding happens per batch."""
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def collate(sequences: list[list[int]], pad_id: int, device) -> dict[str, torch.Tensor]:
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, : len(sequence)] = torch.tensor(sequence)
+        mask[row, : len(sequence)] = 1
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+
+
+def length_grouped_batches(lengths, batch_size: int, generator: torch.Generator):
+    """Shuffled batches of similar lengths: shuffle, sort within chunks of 50 batches by
+    length, cut into batches, shuffle the batches."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: -lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+@torch.no_grad()
+def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 64):
+    """Logits in input order; batches are formed by sorted length for speed."""
+    model.eval()
+    device = next(model.parameters()).device
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    logits = torch.empty((len(encoded), model.config.num_labels))
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        batch = collate([encoded[i] for i in index], pad_id, device)
+        logits[index] = model(**batch).logits.float().cpu()
+    return logits
+
+
+def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:
+    return (logits.sigmoid() if space.multi_label else logits.softmax(-1)).numpy()

@@ -1,0 +1,41 @@
+"""What every saved model offers, whatever its kind: `probabilities(texts)`, and `predict(texts)`
+from them with the model's label space and thresholds. A kind of model (textclf.registry) is a
+subclass that can `load` its saved folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from textclf import thresholds
+from textclf.labels import LabelSpace
+
+
+class Predictor:
+    space: LabelSpace
+    thresholds: np.ndarray | None = None
+
+    @classmethod
+    def load(cls, folder, threads: int = 1, max_length: int = 128) -> Predictor:
+        raise NotImplementedError
+
+    def probabilities(self, texts) -> np.ndarray:
+        """Softmax (single-label) or sigmoid (multi-label) outputs, one row per text."""
+        raise NotImplementedError
+
+    def predict(self, texts) -> pd.DataFrame:
+        """One row per text: predicted label (or label set) and the top probability."""
+        probabilities = self.probabilities(texts)
+        return pd.DataFrame({
+            "predicted": thresholds.label_fields(self.space, probabilities, self.thresholds),
+            "probability": probabilities.max(-1).round(6),
+        })  # fmt: skip
+
+    def load_thresholds(self, folder) -> None:
+        """A multi-label model's chosen thresholds from `thresholds.json` in its folder."""
+        if not self.space.multi_label:
+            return
+        record = thresholds.load(folder)
+        if record is None:
+            raise FileNotFoundError(f"{folder}: multi-label model without {thresholds.FILE}")
+        self.thresholds = thresholds.chosen(record, list(self.space.labels))

@@ -1,0 +1,102 @@
+"""The kinds of model an experiment produces, in one registry.
+
+A kind is one entry: its name (the `{model}` wildcard, the metrics file and the row of
+`comparison.tsv`), its role (a `stage` of the method, or a `baseline`), the folder it is saved
+in, whether an experiment with given settings produces it, and the class that loads a saved
+folder and runs it ("module:Class", imported only when a folder is loaded, so this module,
+which the Snakefile imports, needs neither torch nor transformers). The rules' model lists and
+wildcard constraints, the schema's list of baselines and the comparison derive from here.
+Adding a kind is one class (a `textclf.predictor.Predictor`) plus one `register(...)`.
+
+Every saved model folder declares its kind, size in parameters and training time in
+`manifest.json`, so any folder can be loaded and measured without guessing from its files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+STAGE, BASELINE = "stage", "baseline"
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    name: str
+    role: str  # STAGE (the method's trained stages, in order) or BASELINE
+    predictor: str  # "module:Class" of the Predictor that loads a saved folder
+    produced: Callable[[dict], bool]  # whether an experiment with these settings has one
+    folder: str = "checkpoints"  # under results/<experiment>/
+
+
+KINDS: dict[str, ModelKind] = {}
+
+
+def register(kind: ModelKind) -> ModelKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+register(ModelKind("scratch", BASELINE, "textclf.baselines:ScratchModel",
+                   lambda s: "scratch" in s["baselines"]["models"], "baselines"))  # fmt: skip
+register(ModelKind("tfidf", BASELINE, "textclf.baselines:TfidfModel",
+                   lambda s: "tfidf" in s["baselines"]["models"], "baselines"))  # fmt: skip
+register(ModelKind("stage1", STAGE, "textclf.inference:Classifier", lambda s: True))
+register(ModelKind("finetuned", STAGE, "textclf.inference:Classifier",
+                   lambda s: s["hard_examples"]))  # fmt: skip
+
+
+def names(role: str | None = None) -> list[str]:
+    return [name for name, kind in KINDS.items() if role in (None, kind.role)]
+
+
+def models(settings: dict, role: str | None = None) -> list[str]:
+    """The models an experiment with these resolved settings produces, baselines first."""
+    produced = [k for k in KINDS.values() if role in (None, k.role) and k.produced(settings)]
+    return [k.name for k in sorted(produced, key=lambda k: k.role != BASELINE)]
+
+
+def model_folder(experiment: str, name: str) -> str:
+    return f"results/{experiment}/{KINDS[name].folder}/{name}"
+
+
+def write_manifest(folder, kind: str, parameters: int, train_seconds: float, **facts) -> None:
+    """Declare a model folder's kind (a registry name) and what it cost."""
+    record = {"kind": kind, "parameters": int(parameters),
+              "train_seconds": round(float(train_seconds), 2), **facts}  # fmt: skip
+    (Path(folder) / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def read_manifest(folder) -> dict:
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"{folder}: no {MANIFEST} saying what kind of model this is "
+                                "(saved by an older version? rerun the rule that made it)")  # fmt: skip
+    record = json.loads(path.read_text())
+    if record.get("kind") not in KINDS:
+        raise ValueError(f"{path}: unknown model kind {record.get('kind')!r} "
+                         f"(registered: {', '.join(KINDS)})")  # fmt: skip
+    return record
+
+
+def predictor_class(kind: str):
+    module, name = KINDS[kind].predictor.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_predictor(folder, threads: int = 1, max_length: int = 128):
+    """The Predictor of any saved model folder, by the kind its manifest declares."""
+    kind = read_manifest(folder)["kind"]
+    return predictor_class(kind).load(folder, threads=threads, max_length=max_length)
+
+
+def footprint(folder) -> dict:
+    """Parameters, size on disk and training time of any saved model folder."""
+    record = read_manifest(folder)
+    size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+    return {"parameters": record["parameters"], "size_bytes": size,
+            "train_seconds": record["train_seconds"]}  # fmt: skip
