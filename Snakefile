@@ -25,9 +25,9 @@ include: "rules/predict.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/prediction.csv",
-    default_target: True
 
 
 # Every configured experiment: predictions and the metrics of every model it trains.

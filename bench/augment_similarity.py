@@ -36,8 +36,9 @@ def main() -> None:
     encoder = SentenceEncoder(threads=2)
     source = dict(zip(rows["id"], rows["text"], strict=True))
     augmented["source"] = augmented["source_id"].map(source)
-    augmented["similarity"] = encoder.similarity(augmented["source"].tolist(),
-                                                 augmented["text"].tolist())  # fmt: skip
+    augmented["similarity"] = encoder.similarity(
+        augmented["source"].tolist(), augmented["text"].tolist()
+    )
     similarity = augmented["similarity"]
     bands = [(low, high) for low in (0.4, 0.5, 0.6, 0.7) for high in (0.95, 0.97, 0.98, 1.0)]
     summary = {
@@ -48,7 +49,7 @@ def main() -> None:
         "similarity_quantiles": {
             str(q): round(float(similarity.quantile(q)), 3)
             for q in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
-        },  # fmt: skip
+        },
         "kept_share_of_requested_by_band": {
             f"{low}-{high}": round(float(similarity.between(low, high).sum()) / args.rows, 3)
             for low, high in bands

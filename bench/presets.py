@@ -63,8 +63,18 @@ def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores:
     targets = [f"results/{name}/prediction.csv"] + [
         f"results/{name}/metrics/{stage}.json" for stage in stages
     ]
-    command = [sys.executable, "-m", "snakemake", *targets, "--cores", str(cores), "--configfile",
-               "config.yaml", f"presets/{name}.yaml", str(override_file)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,
+        "--cores",
+        str(cores),
+        "--configfile",
+        "config.yaml",
+        f"presets/{name}.yaml",
+        str(override_file),
+    ]
     print(" ".join(command), flush=True)
     subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return summarise(name, preset["experiments"][name], max_train_rows, epochs)
@@ -139,13 +149,16 @@ def write_markdown(results: dict) -> None:
         )
     lines += ["", "Per preset: settings, and where the time went (seconds by rule).", ""]
     for name, r in results.items():
-        lines.append(f"- **{name}** ({r['final_model']} is the final model): train settings "
-                     f"`{json.dumps(r['train_settings'])}`; max_train_rows {r['max_train_rows']}; "
-                     f"seconds by rule `{json.dumps(r['wall_s_by_rule'])}`")  # fmt: skip
+        lines.append(
+            f"- **{name}** ({r['final_model']} is the final model): train settings "
+            f"`{json.dumps(r['train_settings'])}`; max_train_rows {r['max_train_rows']}; "
+            f"seconds by rule `{json.dumps(r['wall_s_by_rule'])}`"
+        )
         if len(r["models"]) > 1:
             s1 = r["models"]["stage1"]
-            lines.append(f"  - stage 1 alone: accuracy {s1['accuracy']:.3f}, "
-                         f"macro-F1 {s1['f1_macro']:.3f}")  # fmt: skip
+            lines.append(
+                f"  - stage 1 alone: accuracy {s1['accuracy']:.3f}, macro-F1 {s1['f1_macro']:.3f}"
+            )
     notes = REPO / "bench" / "BENCHMARKS_NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]

@@ -6,7 +6,6 @@ sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 from textclf import registry
 from textclf.config import SettingsError, check, dataset_labels
 
-
 # Every experiment's settings, resolved (defaults filled in) and checked before any job: a
 # mistake stops here with one line naming the key.
 try:
@@ -129,7 +128,11 @@ def experiment_outputs(experiment):
 
 def training_settings(wildcards):
     s = settings(wildcards.experiment)
-    return {**s["train"], "max_length": s["model"]["max_length"], "positive_label": s["positive_label"]}
+    return {
+        **s["train"],
+        "max_length": s["model"]["max_length"],
+        "positive_label": s["positive_label"],
+    }
 
 
 def finetune_settings(wildcards):
@@ -176,7 +179,9 @@ def selection_metric(wildcards):
 
 
 def labelled_splits(wildcards):
-    return {split: f"results/{wildcards.experiment}/data/{split}.tsv" for split in ("valid", "test")}
+    return {
+        split: f"results/{wildcards.experiment}/data/{split}.tsv" for split in ("valid", "test")
+    }
 
 
 def section(name):

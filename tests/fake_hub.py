@@ -41,9 +41,15 @@ class FakeHub:
                 repo, verb = f"{parts[3]}/{parts[4]}", parts[5]
                 if verb == "preupload":
                     files = json.loads(body)["files"]
-                    return self.reply(200, {"files": [
-                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                        for f in files]})  # fmt: skip
+                    return self.reply(
+                        200,
+                        {
+                            "files": [
+                                {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                for f in files
+                            ]
+                        },
+                    )
                 if verb == "commit":
                     for line in body.decode().splitlines():
                         item = json.loads(line)

@@ -58,17 +58,32 @@ class FaultServer:
             payload = {"error": {"message": message, "type": "error", "code": action}}
         else:
             content = {"empty": "", "echo": text}.get(action, f"{text} (reworded, take {seed})")
-            choices = [] if action == "nochoices" else [
-                {"index": 0, "finish_reason": "stop",
-                 "message": {"role": "assistant", "content": content}}
-            ]  # fmt: skip
-            payload = {"id": "x", "object": "chat.completion", "created": 0, "model": "fake",
-                       "choices": choices}  # fmt: skip
+            choices = (
+                []
+                if action == "nochoices"
+                else [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ]
+            )
+            payload = {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "fake",
+                "choices": choices,
+            }
         data = json.dumps(payload).encode()
         try:
             handler.send_response(status)
-            for key, value in {**headers, "Content-Type": "application/json",
-                               "Content-Length": str(len(data))}.items():  # fmt: skip
+            for key, value in {
+                **headers,
+                "Content-Type": "application/json",
+                "Content-Length": str(len(data)),
+            }.items():
                 handler.send_header(key, value)
             handler.end_headers()
             handler.wfile.write(data)

@@ -8,9 +8,9 @@ from conftest import DEMO, EMOTIONS
 from textclf.baselines import Vocabulary, run_baseline, tokenize
 from textclf.comparison import comparison_table
 from textclf.inference import evaluate_splits
-from textclf.registry import footprint, load_predictor
 from textclf.labels import MULTI, LabelSpace
 from textclf.prepare import stratified_sample
+from textclf.registry import footprint, load_predictor
 from textclf.tsv import read_tsv, write_tsv
 
 
@@ -44,8 +44,9 @@ def multilabel(tmp_path_factory):
 
 
 @pytest.mark.parametrize("kind", ["scratch", "tfidf"])
-@pytest.mark.parametrize("task, metric, chance", [("binary", "accuracy", 0.5),
-                                                  ("multilabel", "f1_macro", 0.4)])  # fmt: skip
+@pytest.mark.parametrize(
+    "task, metric, chance", [("binary", "accuracy", 0.5), ("multilabel", "f1_macro", 0.4)]
+)
 def test_baselines_beat_chance_and_are_deterministic(request, kind, task, metric, chance):
     folder, train_tsv, valid_tsv = request.getfixturevalue(task)
     results = []
@@ -72,17 +73,31 @@ def test_comparison_table_has_one_row_per_model(tmp_path):
             {"label": "b", "f1": 0.5, "support": 2, "precision": 1, "recall": 1},
         ]
         metrics = {
-            "valid": {"accuracy": accuracy, "f1_macro": 0.7, "f1_micro": 0.8,
-                      "per_class": per_class},
-            "parameters": 100, "size_bytes": 2_000_000, "train_seconds": 3.5,
+            "valid": {
+                "accuracy": accuracy,
+                "f1_macro": 0.7,
+                "f1_micro": 0.8,
+                "per_class": per_class,
+            },
+            "parameters": 100,
+            "size_bytes": 2_000_000,
+            "train_seconds": 3.5,
             "inference_seconds_per_1000": 0.25,
-        }  # fmt: skip
+        }
         files[model] = tmp_path / f"{model}.json"
         files[model].write_text(json.dumps(metrics))
     table = comparison_table(files)
     assert table["model"].tolist() == ["tfidf", "stage1"]
     assert table.columns.tolist() == [
-        "model", "accuracy", "f1_macro", "f1_micro", "parameters", "size_mb", "train_seconds",
-        "inference_seconds_per_1000", "f1_a", "f1_b",
-    ]  # fmt: skip
+        "model",
+        "accuracy",
+        "f1_macro",
+        "f1_micro",
+        "parameters",
+        "size_mb",
+        "train_seconds",
+        "inference_seconds_per_1000",
+        "f1_a",
+        "f1_b",
+    ]
     assert table["f1_a"].tolist() == [0.8, 0.9] and table["size_mb"].tolist() == [2.0, 2.0]

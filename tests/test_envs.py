@@ -30,8 +30,13 @@ def pins(lines) -> dict[str, str]:
 
 def test_every_rule_names_a_conda_env():
     # Snakemake's linter flags any rule that runs something without a conda env (or a log).
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "in a good condition" in output, output[-3000:]
     assert "conda environment" not in output
@@ -61,8 +66,19 @@ def test_pip_section_resolves(path, tmp_path):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("\n".join(pip_section(yaml.safe_load(path.read_text()))) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
-         "-q", "-r", str(requirements)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "-q",
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]

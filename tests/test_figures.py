@@ -23,46 +23,65 @@ def probabilities(n, k):
 
 
 def history(epochs: int, opened_at: int) -> pd.DataFrame:
-    return pd.DataFrame({
-        "epoch": range(1, epochs + 1),
-        "train_loss": np.linspace(0.7, 0.2, epochs),
-        "valid_loss": np.linspace(0.6, 0.4, epochs),
-        "valid_accuracy": np.linspace(0.6, 0.9, epochs),
-        "valid_f1_macro": np.linspace(0.5, 0.85, epochs),
-        "trainable": ["head" if e < opened_at else "head+layers 4-5" for e in range(1, epochs + 1)],
-        "best": [e == epochs - 1 for e in range(1, epochs + 1)],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "epoch": range(1, epochs + 1),
+            "train_loss": np.linspace(0.7, 0.2, epochs),
+            "valid_loss": np.linspace(0.6, 0.4, epochs),
+            "valid_accuracy": np.linspace(0.6, 0.9, epochs),
+            "valid_f1_macro": np.linspace(0.5, 0.85, epochs),
+            "trainable": [
+                "head" if e < opened_at else "head+layers 4-5" for e in range(1, epochs + 1)
+            ],
+            "best": [e == epochs - 1 for e in range(1, epochs + 1)],
+        }
+    )
 
 
-PER_CLASS = pd.DataFrame({"label": ["a", "b", "c"], "precision": [0.9, 0.5, 0.7],
-                          "recall": [0.8, 0.6, 0.4], "f1": [0.85, 0.55, 0.5],
-                          "support": [3, 2, 3]})  # fmt: skip
+PER_CLASS = pd.DataFrame(
+    {
+        "label": ["a", "b", "c"],
+        "precision": [0.9, 0.5, 0.7],
+        "recall": [0.8, 0.6, 0.4],
+        "f1": [0.85, 0.55, 0.5],
+        "support": [3, 2, 3],
+    }
+)
 RECORD = {"use": "per_class", "global": 0.4, "per_class": {"joy": 0.3, "fear": 0.5, "anger": 0.6}}
 
 DRAWINGS = {
     "class_distribution": lambda p: figures.class_distribution(
-        {"train": GOLD, "valid": GOLD[:5]}, SINGLE, p),
+        {"train": GOLD, "valid": GOLD[:5]}, SINGLE, p
+    ),
     "class_distribution_multi": lambda p: figures.class_distribution(
-        {"train": GOLD_SETS}, MULTI_SPACE, p),
+        {"train": GOLD_SETS}, MULTI_SPACE, p
+    ),
     "training_curves": lambda p: figures.training_curves(
-        {"stage1": history(4, 3), "finetuned": history(2, 9)}, p),
+        {"stage1": history(4, 3), "finetuned": history(2, 9)}, p
+    ),
     "confusion": lambda p: figures.confusion(GOLD, PREDICTED, SINGLE, p),
     "confusion_multi": lambda p: figures.confusion(GOLD_SETS, PREDICTED_SETS, MULTI_SPACE, p),
     "per_class": lambda p: figures.per_class_bars(PER_CLASS, p),
     "frequency_vs_f1": lambda p: figures.frequency_vs_f1(
-        PER_CLASS, pd.Series({"a": 400, "b": 30, "c": 5}), p),
+        PER_CLASS, pd.Series({"a": 400, "b": 30, "c": 5}), p
+    ),
     "precision_recall": lambda p: figures.precision_recall(
-        GOLD, probabilities(len(GOLD), 3), SINGLE, p),
+        GOLD, probabilities(len(GOLD), 3), SINGLE, p
+    ),
     "precision_recall_multi": lambda p: figures.precision_recall(
-        GOLD_SETS, RNG.random((6, 3)), MULTI_SPACE, p),
+        GOLD_SETS, RNG.random((6, 3)), MULTI_SPACE, p
+    ),
     "threshold_analysis": lambda p: figures.threshold_analysis(
-        GOLD, probabilities(len(GOLD), 3), SINGLE, None, p),
+        GOLD, probabilities(len(GOLD), 3), SINGLE, None, p
+    ),
     "threshold_analysis_multi": lambda p: figures.threshold_analysis(
-        GOLD_SETS, RNG.random((6, 3)), MULTI_SPACE, RECORD, p),
+        GOLD_SETS, RNG.random((6, 3)), MULTI_SPACE, RECORD, p
+    ),
     "labels_per_sample": lambda p: figures.labels_per_sample(
-        GOLD_SETS, PREDICTED_SETS, MULTI_SPACE, p),
+        GOLD_SETS, PREDICTED_SETS, MULTI_SPACE, p
+    ),
     "embedding_map": lambda p: figures.embedding_map(RNG.random((40, 8)), GOLD * 5, SINGLE, p),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", sorted(DRAWINGS))
@@ -76,9 +95,14 @@ def test_figure_is_a_png_of_the_fixed_size(tmp_path, name):
 
 
 def test_hardest_examples_table_lists_confident_mistakes_first(tmp_path):
-    hard = pd.DataFrame({"text": ["x <b>", "y", "z"], "label": ["a", "b", "a"],
-                         "predicted": ["b", "a", "b"],
-                         "probability": ["0.61", "0.97", "0.80"]})  # fmt: skip
+    hard = pd.DataFrame(
+        {
+            "text": ["x <b>", "y", "z"],
+            "label": ["a", "b", "a"],
+            "predicted": ["b", "a", "b"],
+            "probability": ["0.61", "0.97", "0.80"],
+        }
+    )
     path = tmp_path / "hard.html"
     figures.hardest_examples_html(hard, path, n=2)
     page = path.read_text()

@@ -34,8 +34,15 @@ def server_factory():
 
 
 def settings(server, **extra):
-    values = dict(base_url=server.url, model="fake", api_key_env="FAULT_TEST_KEY", timeout_s=0.5,
-                  max_retries=4, backoff_s=0.01, workers=2)  # fmt: skip
+    values = dict(
+        base_url=server.url,
+        model="fake",
+        api_key_env="FAULT_TEST_KEY",
+        timeout_s=0.5,
+        max_retries=4,
+        backoff_s=0.01,
+        workers=2,
+    )
     return LLMSettings(**{**values, **extra})
 
 

@@ -135,8 +135,14 @@ def multilabel_checkpoint(tiny_bert, emotion_rows, tmp_path_factory):
     write_tsv(valid, folder / "valid.tsv")
     (folder / "dataset.json").write_text(json.dumps(SPACE.to_json()))
     settings = {"epochs": 3, "batch_size": 16, "unfreeze": "none", "learning_rate": 3e-3}
-    run_stage1(str(tiny_bert), folder / "train.tsv", folder / "valid.tsv",
-               folder / "dataset.json", settings, folder / "stage1")  # fmt: skip
+    run_stage1(
+        str(tiny_bert),
+        folder / "train.tsv",
+        folder / "valid.tsv",
+        folder / "dataset.json",
+        settings,
+        folder / "stage1",
+    )
     return folder / "stage1"
 
 
@@ -173,13 +179,21 @@ def test_predict_reuses_the_saved_thresholds(multilabel_checkpoint, emotion_rows
 def test_multilabel_mining_keeps_rows_whose_set_differs():
     class Fixed:
         def predict(self, texts):
-            return pd.DataFrame({"predicted": ["anger,worry", "anger", "relief", "anger,relief"],
-                                 "probability": [0.9, 0.8, 0.7, 0.6]})  # fmt: skip
+            return pd.DataFrame(
+                {
+                    "predicted": ["anger,worry", "anger", "relief", "anger,relief"],
+                    "probability": [0.9, 0.8, 0.7, 0.6],
+                }
+            )
 
-    augmented = pd.DataFrame({
-        "id": ["a1", "a2", "a3", "a4"], "source_id": ["s1", "s2", "s3", "s4"],
-        "text": ["w", "x", "y", "z"], "label": ["anger,worry", "anger,worry", "relief", "relief"],
-    })  # fmt: skip
+    augmented = pd.DataFrame(
+        {
+            "id": ["a1", "a2", "a3", "a4"],
+            "source_id": ["s1", "s2", "s3", "s4"],
+            "text": ["w", "x", "y", "z"],
+            "label": ["anger,worry", "anger,worry", "relief", "relief"],
+        }
+    )
     assert hard_examples(Fixed(), augmented)["id"].tolist() == ["a2", "a4"]
 
 

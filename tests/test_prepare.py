@@ -139,8 +139,9 @@ def test_valid_is_split_from_train_stratified_seeded_disjoint(tmp_path):
 
 def test_max_train_rows_takes_a_stratified_sample(tmp_path):
     train = labelled_rows({"A": 40, "B": 20})
-    *_, splits, summary = prepared(tmp_path, {"max_train_rows": 15}, train=train,
-                                   valid="id\ttext\tlabel\nv1\tx\tA\n")  # fmt: skip
+    *_, splits, summary = prepared(
+        tmp_path, {"max_train_rows": 15}, train=train, valid="id\ttext\tlabel\nv1\tx\tA\n"
+    )
     assert splits["train"]["label"].value_counts().to_dict() == {"A": 10, "B": 5}
     assert summary["rows"]["train"] == 15
 
@@ -161,8 +162,11 @@ def test_multilabel_fields_become_sorted_sets(tmp_path):
 
 def test_multilabel_unknown_label_names_the_row(tmp_path):
     with pytest.raises(DataError, match=r"valid.tsv: line 3: label 'awe' does not occur"):
-        prepared(tmp_path, train="id\ttext\tlabel\nt1\ta\tjoy,fear\nt2\tb\tfear\n",
-                 valid="id\ttext\tlabel\nv1\td\tfear\nv2\te\tjoy,awe\n")  # fmt: skip
+        prepared(
+            tmp_path,
+            train="id\ttext\tlabel\nt1\ta\tjoy,fear\nt2\tb\tfear\n",
+            valid="id\ttext\tlabel\nv1\td\tfear\nv2\te\tjoy,awe\n",
+        )
 
 
 LEAKY_TEST = "id\ttext\nx1\tnew site opens\nx2\tCases   RISE\n"
@@ -182,8 +186,10 @@ def test_leakage_can_be_an_error(tmp_path):
 
 
 def test_tweet_preprocessing_is_applied_to_every_split(tmp_path):
-    train = ("id\ttext\tlabel\nt1\t@bob see https://t.co/x1  now \U0001F602\tINFO\n"
-             "t2\tso  bored &amp; tired\tCHAT\n")  # fmt: skip
+    train = (
+        "id\ttext\tlabel\nt1\t@bob see https://t.co/x1  now \U0001f602\tINFO\n"
+        "t2\tso  bored &amp; tired\tCHAT\n"
+    )
     *_, splits, _ = prepared(tmp_path, {"preprocess": "tweet"}, train=train)
     assert splits["train"]["text"].tolist() == [
         "@USER see HTTPURL now face with tears of joy",

@@ -43,8 +43,10 @@ def test_demo_through_slurm_matches_a_local_run(tmp_path, tiny_bert):
 
     accounting = subprocess.run(
         ["sacct", "-n", "-P", "-X", "-S", started, "--format=JobID,Comment,State"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     ran = collections.Counter()
     for line in accounting.splitlines():
         job_id, comment, state = line.split("|")

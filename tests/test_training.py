@@ -159,8 +159,11 @@ def test_progress_is_logged_each_tenth_of_an_epoch(caplog, tiny_bert, rows):
         train(model, tokenizer, *rows, settings)
     progress = [r.getMessage() for r in caplog.records if "rows/s" in r.getMessage()]
     steps = [line.split(", ")[0] for line in progress]
-    expected = [f"epoch {e}: step {s}/24" for e in (1, 2) for s in (2, 4, 6, 8, 10, 12, 14, 16,
-                                                                   18, 20, 22, 24)]  # fmt: skip
+    expected = [
+        f"epoch {e}: step {s}/24"
+        for e in (1, 2)
+        for s in (2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24)
+    ]
     assert steps == expected
     assert progress[-1].endswith("about 0 s to the epoch's end")
 

@@ -146,8 +146,10 @@ def test_two_experiments_at_once_one_multilabel(workflow):
         assert per_class["split"].tolist() == ["valid"] * 5 + ["test"] * 5
     prediction = pd.read_csv(out / "prediction.csv", dtype=str, keep_default_na=False)
     assert len(prediction) == 80
-    assert all(0 < len(p.split(",")) <= 5 and set(p.split(",")) <= set(feelings)
-               for p in prediction["label"])  # fmt: skip
+    assert all(
+        0 < len(p.split(",")) <= 5 and set(p.split(",")) <= set(feelings)
+        for p in prediction["label"]
+    )
     hard = read_tsv(out / "mine" / "misclassified.tsv")
     assert (hard["predicted"] != hard["label"]).all()
     demo_per_class = read_tsv(workflow / "results" / "demo" / "metrics" / "stage1_per_class.tsv")
@@ -158,9 +160,15 @@ def test_a_missing_dataset_is_downloaded_checked_and_prepared(workflow, serve_fi
     from test_download import GOEMOTIONS, goemotions_spec
 
     url = serve_files(GOEMOTIONS)
-    change = {"experiments": {"fetched": {
-        "dataset": "data/fetched", "columns": {"label": "labels"}, "download": goemotions_spec(url),
-    }}}  # fmt: skip
+    change = {
+        "experiments": {
+            "fetched": {
+                "dataset": "data/fetched",
+                "columns": {"label": "labels"},
+                "download": goemotions_spec(url),
+            }
+        }
+    }
     (workflow / "fetched.yaml").write_text(yaml.safe_dump(change))
     args = ["results/fetched/data/dataset.json", "--configfile", "config.yaml", "fetched.yaml"]
     snakemake(workflow, "-j1", *args)
@@ -176,8 +184,12 @@ def test_a_missing_dataset_is_downloaded_checked_and_prepared(workflow, serve_fi
     assert "Nothing to be done" in output
 
 
-SUBCATEGORY = {"class_distribution": "1 data", "training_curves": "2 training",
-               "hardest_examples": "4 hard examples", "comparison": "5 comparison"}  # fmt: skip
+SUBCATEGORY = {
+    "class_distribution": "1 data",
+    "training_curves": "2 training",
+    "hardest_examples": "4 hard examples",
+    "comparison": "5 comparison",
+}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -198,12 +210,14 @@ def test_report_shows_every_figure_with_its_caption(workflow):
     from playwright.sync_api import sync_playwright
 
     assert shutil.which("chromium"), "Debian's chromium is needed for this test"
-    snakemake(workflow, "--report", "results/report.html", "results/prediction.csv",
-              "all_experiments")  # fmt: skip
+    snakemake(
+        workflow, "--report", "results/report.html", "results/prediction.csv", "all_experiments"
+    )
     shown = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
-                                             args=CHROMIUM_ARGS)  # fmt: skip
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         for experiment in ("demo", "demo_emotions"):
             out = workflow / "results" / experiment
@@ -220,9 +234,18 @@ def test_report_shows_every_figure_with_its_caption(workflow):
                     assert width == 900, path
                 shown.append(path.stem)
         browser.close()
-    expected = {"class_distribution", "training_curves", "confusion_matrix", "per_class",
-                "frequency_vs_f1", "precision_recall", "threshold_analysis", "embedding_map",
-                "hardest_examples", "comparison"}  # fmt: skip
+    expected = {
+        "class_distribution",
+        "training_curves",
+        "confusion_matrix",
+        "per_class",
+        "frequency_vs_f1",
+        "precision_recall",
+        "threshold_analysis",
+        "embedding_map",
+        "hardest_examples",
+        "comparison",
+    }
     assert set(shown) == expected | {"labels_per_sample"}
     assert shown.count("labels_per_sample") == 1  # multi-label only
 
@@ -232,9 +255,17 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
 
     token = "hf_test_0123456789abcdefSECRET"
     hub = FakeHub(token)
-    change = {"experiments": {"demo": {"push": {
-        "repo_id": "someone/demo-minilm", "token_env": "HF_TEST_TOKEN", "endpoint": hub.url,
-    }}}}  # fmt: skip
+    change = {
+        "experiments": {
+            "demo": {
+                "push": {
+                    "repo_id": "someone/demo-minilm",
+                    "token_env": "HF_TEST_TOKEN",
+                    "endpoint": hub.url,
+                }
+            }
+        }
+    }
     (workflow / "push.yaml").write_text(yaml.safe_dump(change))
     args = ["-j1", "results/demo/push.json", "--configfile", "config.yaml", "push.yaml"]
     try:
@@ -281,9 +312,14 @@ def test_llm_change_reruns_augmentation_onward(workflow):
 def test_ratio_change_reruns_stage2_onward(workflow):
     jobs = planned_jobs(workflow, {"finetune": {"original_per_hard": 2.0}})
     assert jobs == {
-        "finetune": 1, "evaluate": 1, "predict": 1, "comparison": 1, "figures": 1,
-        "default_prediction": 1, "all": 1,
-    }  # fmt: skip
+        "finetune": 1,
+        "evaluate": 1,
+        "predict": 1,
+        "comparison": 1,
+        "figures": 1,
+        "default_prediction": 1,
+        "all": 1,
+    }
 
 
 def test_stage1_change_reruns_training_but_not_augmentation(workflow):
@@ -337,12 +373,23 @@ def test_bad_input_stops_prepare_with_one_clear_line(workflow, tmp_path):
 
 def fault_experiment(workflow, name, server, **llm):
     """An experiment of the demo data whose augmentation talks to the fault server."""
-    change = {"experiments": {name: {
-        "dataset": "data/example",
-        "llm": {"base_url": server.url, "model": "fake", "api_key_env": "FAULT_TEST_KEY",
-                "max_retries": 2, "backoff_s": 0.01, "timeout_s": 2, **llm},
-        "augment": {"max_rows": 4, "variants": 2},
-    }}}  # fmt: skip
+    change = {
+        "experiments": {
+            name: {
+                "dataset": "data/example",
+                "llm": {
+                    "base_url": server.url,
+                    "model": "fake",
+                    "api_key_env": "FAULT_TEST_KEY",
+                    "max_retries": 2,
+                    "backoff_s": 0.01,
+                    "timeout_s": 2,
+                    **llm,
+                },
+                "augment": {"max_rows": 4, "variants": 2},
+            }
+        }
+    }
     (workflow / f"{name}.yaml").write_text(yaml.safe_dump(change))
     return ["--configfile", "config.yaml", f"{name}.yaml"]
 
@@ -356,8 +403,9 @@ def test_a_401_through_snakemake_leaves_the_key_nowhere(workflow, monkeypatch):
     server.faults.default_factory = lambda: ["401"] * 10
     try:
         args = fault_experiment(workflow, "keytest", server)
-        code, output = snakemake(workflow, "-j1", "results/keytest/augment/augmented.tsv", *args,
-                                 check=False)  # fmt: skip
+        code, output = snakemake(
+            workflow, "-j1", "results/keytest/augment/augmented.tsv", *args, check=False
+        )
     finally:
         server.close()
     assert code != 0
@@ -378,9 +426,14 @@ def test_a_killed_snakemake_run_resumes_without_paying_twice(workflow):
         args = fault_experiment(workflow, "resume", server, workers=1)
         target = "results/resume/augment/augmented.tsv"
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        job = subprocess.Popen([*SNAKEMAKE, "-j1", target, *args], cwd=workflow, env=env,
-                               start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+        job = subprocess.Popen(
+            [*SNAKEMAKE, "-j1", target, *args],
+            cwd=workflow,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 300
         while not any(a == "block" for _, _, a in server.log):
             assert time.monotonic() < deadline and job.poll() is None

@@ -13,7 +13,7 @@ from pathlib import Path
 SEED = 20261122
 SIZES = {"train": 360, "valid": 120, "test": 120}
 PLACES = ["Riverside", "Northfield", "Lakeview", "Port Ellis", "Cedar Falls", "Millbrook",
-          "Ashford", "Greenhaven", "Stonebridge", "Brookdale", "Fairmont", "Oakridge"]  # fmt: skip
+          "Ashford", "Greenhaven", "Stonebridge", "Brookdale", "Fairmont", "Oakridge"]
 DISEASE = ["the virus", "the new flu", "the outbreak", "the fever", "the infection"]
 PLACE_KIND = ["county", "district", "city", "region", "province"]
 INFORMATIVE = [
@@ -60,7 +60,7 @@ def post(rng: random.Random, templates: list[str]) -> str:
     text = rng.choice(templates).format(
         n=n, m=n * rng.randint(8, 60), p=rng.choice(PLACES), d=rng.choice(DISEASE),
         k=rng.choice(PLACE_KIND),
-    )  # fmt: skip
+    )
     return text[0].upper() + text[1:] if rng.random() < 0.5 else text
 
 

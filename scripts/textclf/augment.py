@@ -30,7 +30,7 @@ from textclf.llm_requests import (
     call_with_retries,
     request_key,
 )
-from textclf.llm_server import SMOLLM2_NAME, local_server
+from textclf.llm_server import local_server
 from textclf.tsv import read_tsv, write_text, write_tsv
 
 log = logging.getLogger(__name__)
@@ -160,9 +160,16 @@ def augment_rows(
         messages = messages_for(text)
         # Seeded per variant, so replies do not depend on thread scheduling.
         seed = llm.seed * 1000 + k
-        key = request_key({"base_url": llm.base_url, "model": llm.model, "messages": messages,
-                           "temperature": llm.temperature, "max_tokens": llm.max_tokens,
-                           "seed": seed})  # fmt: skip
+        key = request_key(
+            {
+                "base_url": llm.base_url,
+                "model": llm.model,
+                "messages": messages,
+                "temperature": llm.temperature,
+                "max_tokens": llm.max_tokens,
+                "seed": seed,
+            }
+        )
         if journal is not None and key in journal.replies:
             with lock:
                 counts["from_journal"] += 1
@@ -172,9 +179,12 @@ def augment_rows(
         try:
             reply = call_with_retries(
                 lambda: request_variant(client, llm, messages, seed),
-                max_retries=llm.max_retries, describe=describe, secret=secret, limiter=limiter,
+                max_retries=llm.max_retries,
+                describe=describe,
+                secret=secret,
+                limiter=limiter,
                 base_delay=llm.backoff_s,
-            )  # fmt: skip
+            )
         except TransientLLMError as error:
             with lock:
                 counts[f"failed_{error}"] += 1
@@ -215,14 +225,17 @@ def augment_rows(
             counts[f"dropped_{reason}"] += 1
             continue
         seen.add((source_id, _normalised(rewrite)))
-        kept.append({"id": f"{source_id}-aug{k}", "source_id": source_id,
-                     "text": rewrite, "label": label})  # fmt: skip
+        kept.append(
+            {"id": f"{source_id}-aug{k}", "source_id": source_id, "text": rewrite, "label": label}
+        )
     augmented = pd.DataFrame(kept, columns=["id", "source_id", "text", "label"])
     if encoder is not None and similarity_band is not None and len(augmented):
         source_text = dict(zip(rows["id"], rows["text"], strict=True))
-        similarity = pd.Series(encoder.similarity(
-            augmented["source_id"].map(source_text).tolist(), augmented["text"].tolist()
-        ))  # fmt: skip
+        similarity = pd.Series(
+            encoder.similarity(
+                augmented["source_id"].map(source_text).tolist(), augmented["text"].tolist()
+            )
+        )
         low, high = similarity_band
         counts["dropped_near_copy"] += int((similarity > high).sum())
         counts["dropped_drifted"] += int((similarity < low).sum())
@@ -249,8 +262,9 @@ def llm_client(llm: LLMSettings, threads: int = 2, server_log=None):
         )
 
 
-def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, stats_json, threads=1,
-                server_log=None):  # fmt: skip
+def run_augment(
+    train_tsv, llm: dict, augment: dict, out_tsv, stats_json, threads=1, server_log=None
+):
     """Augment the training rows; the journal `journal.jsonl` beside `out_tsv` is not a rule
     output, so Snakemake keeps it when the job fails and a rerun resumes from it."""
     settings = from_section(LLMSettings, llm, "llm")
@@ -258,8 +272,14 @@ def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, stats_json, thread
     if augment.get("max_rows") and augment["max_rows"] < len(rows):
         rows = rows.sample(n=augment["max_rows"], random_state=settings.seed).sort_index()
     variants = augment["variants"]
-    log.info("augment: %d rows x %d variants via %s (%s), %d workers",
-             len(rows), variants, settings.base_url, settings.model, settings.workers)  # fmt: skip
+    log.info(
+        "augment: %d rows x %d variants via %s (%s), %d workers",
+        len(rows),
+        variants,
+        settings.base_url,
+        settings.model,
+        settings.workers,
+    )
     band, encoder = augment.get("similarity_band"), None
     if band is not None:
         from textclf.similarity import SentenceEncoder  # torch is needed only for this filter
@@ -270,9 +290,16 @@ def run_augment(train_tsv, llm: dict, augment: dict, out_tsv, stats_json, thread
     try:
         with llm_client(settings, threads=threads, server_log=server_log) as client:
             augmented, counts = augment_rows(
-                rows, client, settings, variants, augment["max_length_ratio"], journal,
-                augment["max_failed_share"], encoder, band,
-            )  # fmt: skip
+                rows,
+                client,
+                settings,
+                variants,
+                augment["max_length_ratio"],
+                journal,
+                augment["max_failed_share"],
+                encoder,
+                band,
+            )
     finally:
         journal.close()
     stats = dict(sorted(counts.items()))

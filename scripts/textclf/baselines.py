@@ -114,8 +114,13 @@ class TfidfSettings:
 
 
 class ScratchModel(Predictor):
-    def __init__(self, vocab: Vocabulary, network: MeanPoolClassifier, space: LabelSpace,
-                 settings: ScratchSettings):  # fmt: skip
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        network: MeanPoolClassifier,
+        space: LabelSpace,
+        settings: ScratchSettings,
+    ):
         self.vocab, self.network, self.space, self.settings = vocab, network, space, settings
 
     @torch.no_grad()
@@ -145,9 +150,15 @@ class ScratchModel(Predictor):
         return model
 
 
-def train_scratch(train_rows, valid_rows, space: LabelSpace, settings: ScratchSettings,
-                  metric: str, threads: int = 1,
-                  callbacks: list[EpochCallback] = ()) -> tuple[ScratchModel, pd.DataFrame]:  # fmt: skip
+def train_scratch(
+    train_rows,
+    valid_rows,
+    space: LabelSpace,
+    settings: ScratchSettings,
+    metric: str,
+    threads: int = 1,
+    callbacks: list[EpochCallback] = (),
+) -> tuple[ScratchModel, pd.DataFrame]:
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     vocab = Vocabulary.build(train_rows["text"], settings.min_freq, settings.max_vocab)
@@ -209,19 +220,32 @@ class TfidfModel(Predictor):
 
 
 def train_tfidf(train_rows, space: LabelSpace, settings: TfidfSettings) -> TfidfModel:
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=settings.min_df,
-                                 max_features=settings.max_features, sublinear_tf=True)  # fmt: skip
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2),
+        min_df=settings.min_df,
+        max_features=settings.max_features,
+        sublinear_tf=True,
+    )
     features = vectorizer.fit_transform(train_rows["text"])
-    logistic = LogisticRegression(C=settings.C, max_iter=settings.max_iter,
-                                  random_state=settings.seed)  # fmt: skip
+    logistic = LogisticRegression(
+        C=settings.C, max_iter=settings.max_iter, random_state=settings.seed
+    )
     classifier = OneVsRestClassifier(logistic) if space.multi_label else logistic
     targets = space.targets(train_rows["label"])
     classifier.fit(features, targets)
     return TfidfModel((vectorizer, classifier), space)
 
 
-def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
-                 metric: str = "auto", threads: int = 1) -> None:  # fmt: skip
+def run_baseline(
+    kind: str,
+    train_tsv,
+    valid_tsv,
+    dataset_json,
+    settings: dict,
+    out_dir,
+    metric: str = "auto",
+    threads: int = 1,
+) -> None:
     """Train one baseline and save its folder (with thresholds.json for multi-label)."""
     space = LabelSpace.read(dataset_json)
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
@@ -244,8 +268,14 @@ def run_baseline(kind: str, train_tsv, valid_tsv, dataset_json, settings: dict, 
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         model.save(tmp)
-        write_manifest(tmp, kind, model.parameters(), seconds, label_space=space.to_json(),
-                       settings=asdict(config))  # fmt: skip
+        write_manifest(
+            tmp,
+            kind,
+            model.parameters(),
+            seconds,
+            label_space=space.to_json(),
+            settings=asdict(config),
+        )
         if history is not None:
             write_tsv(history.astype(str), tmp / "history.tsv")
         if record is not None:

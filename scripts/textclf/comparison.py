@@ -16,8 +16,16 @@ import pandas as pd
 from textclf.tsv import write_tsv
 
 log = logging.getLogger(__name__)
-COLUMNS = ["model", "accuracy", "f1_macro", "f1_micro", "parameters", "size_mb", "train_seconds",
-           "inference_seconds_per_1000"]  # fmt: skip
+COLUMNS = [
+    "model",
+    "accuracy",
+    "f1_macro",
+    "f1_micro",
+    "parameters",
+    "size_mb",
+    "train_seconds",
+    "inference_seconds_per_1000",
+]
 
 
 def comparison_table(metrics_files: dict[str, str | Path]) -> pd.DataFrame:

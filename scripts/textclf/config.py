@@ -30,8 +30,12 @@ from textclf.labels import MULTI, SINGLE, infer_problem_type
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 SECTIONS = ("data", "columns", "model", "train", "finetune", "llm", "augment", "baselines", "push")
 # Settings that only mean something for one problem type, by the type they need.
-MULTI_LABEL_ONLY = {("train", "pos_weight"), ("train", "threshold"), ("finetune", "pos_weight"),
-                    ("finetune", "threshold")}  # fmt: skip
+MULTI_LABEL_ONLY = {
+    ("train", "pos_weight"),
+    ("train", "threshold"),
+    ("finetune", "pos_weight"),
+    ("finetune", "threshold"),
+}
 SINGLE_LABEL_ONLY = {("train", "class_weights"), ("finetune", "class_weights")}
 
 
@@ -130,8 +134,10 @@ def check(config: dict) -> dict[str, dict]:
     default_experiment = config["default_experiment"]
     if default_experiment not in config["experiments"]:
         names = ", ".join(config["experiments"])
-        raise SettingsError(f"default_experiment: {default_experiment!r} is not an experiment "
-                            f"(experiments: {names})")  # fmt: skip
+        raise SettingsError(
+            f"default_experiment: {default_experiment!r} is not an experiment "
+            f"(experiments: {names})"
+        )
     resolved = {name: experiment_settings(config, name) for name in config["experiments"]}
     experiment_schema = {"$defs": contract["$defs"], "$ref": "#/$defs/experiment"}
     for name, settings in resolved.items():
@@ -179,8 +185,9 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
             )
     band = settings["augment"]["similarity_band"]
     if band is not None and band[0] > band[1]:
-        raise SettingsError(f"{where}.augment.similarity_band: low {band[0]} is above high "
-                            f"{band[1]}")  # fmt: skip
+        raise SettingsError(
+            f"{where}.augment.similarity_band: low {band[0]} is above high {band[1]}"
+        )
     problem_type, labels = dataset_labels(settings)
     if problem_type is None:
         return
@@ -189,19 +196,27 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
     for section, key in sorted(mismatched):
         value = own.get(section, {}).get(key)
         if value not in (None, False):
-            raise SettingsError(f"{where}.{section}.{key}: {json.dumps(value)} has no meaning for the "
-                                f"{problem_type.replace('_', '-')} dataset {settings['dataset']}")  # fmt: skip
+            raise SettingsError(
+                f"{where}.{section}.{key}: {json.dumps(value)} has no meaning for the "
+                f"{problem_type.replace('_', '-')} dataset {settings['dataset']}"
+            )
     positive = settings["positive_label"]
     if positive is not None and problem_type == MULTI:
-        raise SettingsError(f"{where}.positive_label: {positive!r} has no meaning for the "
-                            f"multi-label dataset {settings['dataset']}")  # fmt: skip
+        raise SettingsError(
+            f"{where}.positive_label: {positive!r} has no meaning for the "
+            f"multi-label dataset {settings['dataset']}"
+        )
     if positive is not None and labels and positive not in labels:
-        raise SettingsError(f"{where}.positive_label: {positive!r} is not a label of "
-                            f"{settings['dataset']}/train.tsv ({', '.join(sorted(labels))})")  # fmt: skip
+        raise SettingsError(
+            f"{where}.positive_label: {positive!r} is not a label of "
+            f"{settings['dataset']}/train.tsv ({', '.join(sorted(labels))})"
+        )
     for stage in ("train", "finetune"):
         if settings[stage]["metric"] == "f1_positive" and problem_type == MULTI:
-            raise SettingsError(f"{where}.{stage}.metric: 'f1_positive' has no meaning for "
-                                f"the multi-label dataset {settings['dataset']}")  # fmt: skip
+            raise SettingsError(
+                f"{where}.{stage}.metric: 'f1_positive' has no meaning for "
+                f"the multi-label dataset {settings['dataset']}"
+            )
 
 
 def dataset_labels(settings: dict) -> tuple[str | None, set[str]]:
@@ -218,8 +233,11 @@ def dataset_labels(settings: dict) -> tuple[str | None, set[str]]:
         if column not in header:  # prepare names the missing column with the file
             return (None if configured == "auto" else configured), set()
         index = header.index(column)
-        fields = {line.rstrip("\r\n").split("\t")[index] for line in lines if line.strip()
-                  and len(line.split("\t")) > index}  # fmt: skip
+        fields = {
+            line.rstrip("\r\n").split("\t")[index]
+            for line in lines
+            if line.strip() and len(line.split("\t")) > index
+        }
     separator = settings["data"]["label_separator"]
     return infer_problem_type(configured, fields, separator), fields
 
@@ -235,9 +253,15 @@ def _closest(name, candidates) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-TYPE_NAMES = {"number": "a number", "integer": "an integer", "string": "a string",
-              "boolean": "true or false", "object": "a mapping of keys", "array": "a list",
-              "null": "null"}  # fmt: skip
+TYPE_NAMES = {
+    "number": "a number",
+    "integer": "an integer",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping of keys",
+    "array": "a list",
+    "null": "null",
+}
 
 
 def _one_line(error, prefix: str = "") -> str:
@@ -276,7 +300,9 @@ def settings_class(section: str):
                 continue
             value = default(f"{section}.{name}")
             if isinstance(value, list | dict):
-                setattr(cls, name, dataclasses.field(default_factory=lambda v=value: copy.deepcopy(v)))
+                setattr(
+                    cls, name, dataclasses.field(default_factory=lambda v=value: copy.deepcopy(v))
+                )
             else:
                 setattr(cls, name, value)
         return dataclasses.dataclass(cls)
@@ -298,7 +324,9 @@ def write_settings(settings: dict, out_yaml) -> None:
     """results/<experiment>/settings.yaml: the resolved settings, every key."""
     from textclf.tsv import write_text
 
-    header = "# Resolved settings of this experiment (defaults filled in); a record, read by no job.\n"
+    header = (
+        "# Resolved settings of this experiment (defaults filled in); a record, read by no job.\n"
+    )
     write_text(header + yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), out_yaml)
 
 
@@ -311,19 +339,30 @@ def _allowed(node: dict, bar: str = " \\| ") -> str:
         return " or ".join(_allowed(part, bar) for part in node["oneOf"])
     kinds = node.get("type", "")
     kinds = " or ".join(kinds) if isinstance(kinds, list) else kinds
-    bounds = [f"{symbol} {node[key]}" for key, symbol in (("minimum", ">="),
-              ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"))
-              if key in node]  # fmt: skip
+    bounds = [
+        f"{symbol} {node[key]}"
+        for key, symbol in (
+            ("minimum", ">="),
+            ("exclusiveMinimum", ">"),
+            ("maximum", "<="),
+            ("exclusiveMaximum", "<"),
+        )
+        if key in node
+    ]
     return ", ".join([kinds or "list", *bounds]) if kinds or bounds else ""
 
 
 def reference() -> str:
     """docs/settings.md: every setting with its default, allowed values and meaning, drawn
     from the schema (`python -m textclf.config > docs/settings.md`)."""
-    lines = ["# Settings", "",
-             "Drawn from `schemas/config.schema.yaml` by `python -m textclf.config`; do not edit.",
-             "Each section may be set at the top level of the config (every experiment) or",
-             "inside an experiment (that experiment alone).", ""]  # fmt: skip
+    lines = [
+        "# Settings",
+        "",
+        "Drawn from `schemas/config.schema.yaml` by `python -m textclf.config`; do not edit.",
+        "Each section may be set at the top level of the config (every experiment) or",
+        "inside an experiment (that experiment alone).",
+        "",
+    ]
 
     def rows(node, prefix):
         node = _deref(node)
@@ -346,11 +385,16 @@ def reference() -> str:
             if section == "finetune":  # what it does not set comes from train
                 training = _deref(schema()["$defs"]["training"])["properties"]
                 own = node["properties"]
-                node = {"properties": {
-                    key: {**_deref(training.get(key, {})), **own.get(key, {}),
-                          "shown": None if "default" in own.get(key, {}) else "train's"}
-                    for key in [*training, *[k for k in own if k not in training]]
-                }}  # fmt: skip
+                node = {
+                    "properties": {
+                        key: {
+                            **_deref(training.get(key, {})),
+                            **own.get(key, {}),
+                            "shown": None if "default" in own.get(key, {}) else "train's",
+                        }
+                        for key in [*training, *[k for k in own if k not in training]]
+                    }
+                }
             lines += rows(node, f"{section}.")
         lines.append("")
     return "\n".join(lines).replace("\n\n\n", "\n\n")

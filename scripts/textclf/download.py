@@ -56,13 +56,16 @@ def _goemotions(raw: dict[str, bytes]) -> dict[str, pd.DataFrame]:
     names = raw.pop("labels").decode("utf-8").split()
     tables = {}
     for split, data in raw.items():
-        rows = list(csv.reader(io.StringIO(data.decode("utf-8")), delimiter="\t",
-                               quoting=csv.QUOTE_NONE))  # fmt: skip
-        tables[split] = pd.DataFrame({
-            "id": [row[2] for row in rows],
-            "text": [_one_line(row[0]) for row in rows],
-            "labels": [",".join(names[int(i)] for i in row[1].split(",")) for row in rows],
-        })  # fmt: skip
+        rows = list(
+            csv.reader(io.StringIO(data.decode("utf-8")), delimiter="\t", quoting=csv.QUOTE_NONE)
+        )
+        tables[split] = pd.DataFrame(
+            {
+                "id": [row[2] for row in rows],
+                "text": [_one_line(row[0]) for row in rows],
+                "labels": [",".join(names[int(i)] for i in row[1].split(",")) for row in rows],
+            }
+        )
     return tables
 
 
@@ -70,11 +73,13 @@ def _ag_news(raw: dict[str, bytes]) -> dict[str, pd.DataFrame]:
     tables = {}
     for split, data in raw.items():
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
-        tables[split] = pd.DataFrame({
-            "id": [f"{split}-{n:06d}" for n in range(1, len(rows) + 1)],
-            "text": [_one_line(f"{title} {description}") for _, title, description in rows],
-            "label": [AG_NEWS_CLASSES[row[0]] for row in rows],
-        })  # fmt: skip
+        tables[split] = pd.DataFrame(
+            {
+                "id": [f"{split}-{n:06d}" for n in range(1, len(rows) + 1)],
+                "text": [_one_line(f"{title} {description}") for _, title, description in rows],
+                "label": [AG_NEWS_CLASSES[row[0]] for row in rows],
+            }
+        )
     return tables
 
 
@@ -82,11 +87,13 @@ def _aspect_csv(raw: dict[str, bytes]) -> dict[str, pd.DataFrame]:
     tables = {}
     for split, data in raw.items():
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-        tables[split] = pd.DataFrame({
-            "id": [f"{split}-{n:06d}" for n in range(1, len(frame) + 1)],
-            "text": frame["review"].map(_one_line),
-            "label": frame["aspect"].str.strip(),
-        })  # fmt: skip
+        tables[split] = pd.DataFrame(
+            {
+                "id": [f"{split}-{n:06d}" for n in range(1, len(frame) + 1)],
+                "text": frame["review"].map(_one_line),
+                "label": frame["aspect"].str.strip(),
+            }
+        )
     return tables
 
 

@@ -54,8 +54,15 @@ class Unfreezing:
     `none`: everything trains from the start. `epoch`: `layers` more every `every` epochs.
     `plateau`: `layers` more once `patience` epochs in a row brought no improvement."""
 
-    def __init__(self, mode: str, n_layers: int, initial: int = 0, layers: int = 2,
-                 every: int = 1, patience: int = 1):  # fmt: skip
+    def __init__(
+        self,
+        mode: str,
+        n_layers: int,
+        initial: int = 0,
+        layers: int = 2,
+        every: int = 1,
+        patience: int = 1,
+    ):
         if mode not in ("none", "epoch", "plateau"):
             raise ValueError(f"unfreeze must be none, epoch or plateau, not {mode!r}")
         self.mode, self.n_layers, self.layers = mode, n_layers, layers

@@ -61,8 +61,11 @@ def class_distribution(splits: dict[str, list[str]], space: LabelSpace, path) ->
     fig, ax = _figure()
     shares.plot.bar(ax=ax, width=0.8)
     ax.set_ylabel("share of the split's labels")
-    ax.set_title("Label distribution per split (" + ", ".join(
-        f"{name}: {len(f)} rows" for name, f in splits.items()) + ")")  # fmt: skip
+    ax.set_title(
+        "Label distribution per split ("
+        + ", ".join(f"{name}: {len(f)} rows" for name, f in splits.items())
+        + ")"
+    )
     ax.tick_params(axis="x", labelrotation=90 if len(space.labels) > 6 else 0)
     fig.tight_layout()
     _save(fig, path)
@@ -79,8 +82,9 @@ def training_curves(histories: dict[str, pd.DataFrame], path) -> None:
         loss_ax.plot(epochs, history["train_loss"].astype(float), "o-", label=f"{stage} train")
         loss_ax.plot(epochs, history["valid_loss"].astype(float), "s--", label=f"{stage} valid")
         for metric, style in (("valid_accuracy", "o-"), ("valid_f1_macro", "s--")):
-            metric_ax.plot(epochs, history[metric].astype(float), style,
-                           label=f"{stage} {metric[6:]}")  # fmt: skip
+            metric_ax.plot(
+                epochs, history[metric].astype(float), style, label=f"{stage} {metric[6:]}"
+            )
         best = int(epochs[history["best"].astype(str) == "True"].iloc[0])
         for ax in (loss_ax, metric_ax):
             ax.axvspan(best - 0.4, best + 0.4, color="gold", alpha=0.3)
@@ -89,9 +93,14 @@ def training_curves(histories: dict[str, pd.DataFrame], path) -> None:
             if trainable[i] != trainable[i - 1]:
                 for ax in (loss_ax, metric_ax):
                     ax.axvline(epochs.iloc[i] - 0.5, color="grey", linestyle=":")
-                loss_ax.annotate(f"open {trainable[i].replace('head+', '')}",
-                                 (epochs.iloc[i] - 0.45, 0), xycoords=("data", "axes fraction"),
-                                 rotation=90, fontsize=7, va="bottom")  # fmt: skip
+                loss_ax.annotate(
+                    f"open {trainable[i].replace('head+', '')}",
+                    (epochs.iloc[i] - 0.45, 0),
+                    xycoords=("data", "axes fraction"),
+                    rotation=90,
+                    fontsize=7,
+                    va="bottom",
+                )
         offset = int(epochs.max())
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     metric_ax.set(xlabel="epoch", ylabel="score on valid", title="Validation (kept epoch shaded)")
@@ -125,8 +134,10 @@ def confusion(gold, predicted, space: LabelSpace, path) -> None:
         counts = confusion_matrix(gold, predicted, labels=labels)
         normalised = counts / np.maximum(counts.sum(1, keepdims=True), 1)
         fig, axes = _figure(ncols=2)
-        panels = [(axes[0], counts, "counts", "{:d}"),
-                  (axes[1], normalised, "share of the gold row", "{:.2f}")]  # fmt: skip
+        panels = [
+            (axes[0], counts, "counts", "{:d}"),
+            (axes[1], normalised, "share of the gold row", "{:.2f}"),
+        ]
         for ax, matrix, title, fmt in panels:
             ax.imshow(matrix, cmap="Blues")
             if len(labels) <= 12:
@@ -159,8 +170,12 @@ def frequency_vs_f1(per_class: pd.DataFrame, train_counts: pd.Series, path) -> N
     for label, xi, yi in zip(per_class["label"], x, y, strict=True):
         ax.annotate(label, (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
-    ax.set(xlabel="training rows with the label (log scale)", ylabel="valid F1", ylim=(-0.05, 1.05),
-           title="Label frequency against F1")  # fmt: skip
+    ax.set(
+        xlabel="training rows with the label (log scale)",
+        ylabel="valid F1",
+        ylim=(-0.05, 1.05),
+        title="Label frequency against F1",
+    )
     fig.tight_layout()
     _save(fig, path)
 
@@ -179,8 +194,13 @@ def precision_recall(gold, probabilities: np.ndarray, space: LabelSpace, path) -
             p, r, _ = precision_recall_curve(hot[:, k], probabilities[:, k])
             class_ap = average_precision_score(hot[:, k], probabilities[:, k])
             ax.plot(r, p, lw=1, label=f"{label} (AP {class_ap:.3f})")
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.05),
-           title="Precision-recall on valid")  # fmt: skip
+    ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        xlim=(0, 1),
+        ylim=(0, 1.05),
+        title="Precision-recall on valid",
+    )
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     _save(fig, path)
@@ -195,8 +215,10 @@ def threshold_analysis(gold, probabilities: np.ndarray, space: LabelSpace, recor
     fig, ax = _figure()
     if space.multi_label:
         for average in ("micro", "macro"):
-            scores = [f1_score(targets, probabilities >= t, average=average, zero_division=0)
-                      for t in grid]  # fmt: skip
+            scores = [
+                f1_score(targets, probabilities >= t, average=average, zero_division=0)
+                for t in grid
+            ]
             ax.plot(grid, scores, lw=2, label=f"{average} F1, one global threshold")
         ax.axvline(record["global"], color="red", label=f"tuned global {record['global']:.3f}")
         for value in record["per_class"].values():
@@ -208,8 +230,10 @@ def threshold_analysis(gold, probabilities: np.ndarray, space: LabelSpace, recor
         for k, label in enumerate(list(space.labels)[:10]):
             scores = [f1_score(hot[:, k], probabilities[:, k] >= t, zero_division=0) for t in grid]
             ax.plot(grid, scores, label=label)
-        ax.set_title("One-vs-rest F1 against each class's probability threshold "
-                     "(prediction takes the most probable class)")  # fmt: skip
+        ax.set_title(
+            "One-vs-rest F1 against each class's probability threshold "
+            "(prediction takes the most probable class)"
+        )
     ax.set(xlabel="threshold", ylabel="F1 on valid", ylim=(0, 1.05))
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -218,10 +242,16 @@ def threshold_analysis(gold, probabilities: np.ndarray, space: LabelSpace, recor
 
 def labels_per_sample(gold, predicted, space: LabelSpace, path) -> None:
     """How many labels rows carry: gold against predicted."""
-    counts = pd.DataFrame({
-        "gold": pd.Series([len(space.split(v)) for v in gold]).value_counts(),
-        "predicted": pd.Series([len(space.split(v)) for v in predicted]).value_counts(),
-    }).fillna(0).sort_index()  # fmt: skip
+    counts = (
+        pd.DataFrame(
+            {
+                "gold": pd.Series([len(space.split(v)) for v in gold]).value_counts(),
+                "predicted": pd.Series([len(space.split(v)) for v in predicted]).value_counts(),
+            }
+        )
+        .fillna(0)
+        .sort_index()
+    )
     fig, ax = _figure()
     counts.plot.bar(ax=ax, width=0.8)
     ax.set(xlabel="labels per row", ylabel="rows", title="Labels per sample on valid")
@@ -323,8 +353,11 @@ class ExperimentOutputs:
 
     @functools.cached_property
     def predicted(self) -> list[str]:
-        chosen = thresholds.chosen(self.thresholds, list(self.space.labels)) if (
-            self.thresholds) else None  # fmt: skip
+        chosen = (
+            thresholds.chosen(self.thresholds, list(self.space.labels))
+            if (self.thresholds)
+            else None
+        )
         return thresholds.label_fields(self.space, self.probabilities, chosen)
 
     @functools.cached_property
@@ -335,22 +368,29 @@ class ExperimentOutputs:
 
 DRAWERS = {
     "class_distribution": lambda d, path: class_distribution(
-        {n: s["label"].tolist() for n, s in d.splits.items() if "label" in s}, d.space, path),
+        {n: s["label"].tolist() for n, s in d.splits.items() if "label" in s}, d.space, path
+    ),
     "training_curves": lambda d, path: training_curves(
-        {Path(p).name: read_tsv(Path(p) / "history.tsv") for p in d.inputs["checkpoints"]}, path),
+        {Path(p).name: read_tsv(Path(p) / "history.tsv") for p in d.inputs["checkpoints"]}, path
+    ),
     "confusion_matrix": lambda d, path: confusion(d.gold, d.predicted, d.space, path),
     "per_class": lambda d, path: per_class_bars(d.per_class, path),
     "frequency_vs_f1": lambda d, path: frequency_vs_f1(
-        d.per_class, label_counts(d.splits["train"]["label"], d.space), path),
+        d.per_class, label_counts(d.splits["train"]["label"], d.space), path
+    ),
     "precision_recall": lambda d, path: precision_recall(d.gold, d.probabilities, d.space, path),
     "threshold_analysis": lambda d, path: threshold_analysis(
-        d.gold, d.probabilities, d.space, d.thresholds, path),
+        d.gold, d.probabilities, d.space, d.thresholds, path
+    ),
     "labels_per_sample": lambda d, path: labels_per_sample(d.gold, d.predicted, d.space, path),
     "embedding_map": lambda d, path: embedding_map(
         sentence_embeddings(d.inputs["model"], d.valid["text"], d.max_length, d.threads),
-        d.gold, d.space, path),
+        d.gold,
+        d.space,
+        path,
+    ),
     "hardest_examples": lambda d, path: hardest_examples_html(read_tsv(d.inputs["hard"]), path),
-}  # fmt: skip
+}
 
 
 def draw(inputs: dict, outputs: dict, threads: int = 1, max_length: int = 128) -> None:

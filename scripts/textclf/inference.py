@@ -80,10 +80,13 @@ def evaluate_splits(predictor: Predictor, splits: dict[str, pd.DataFrame], posit
         )
         if name == "valid":
             results["inference_seconds_per_1000"] = round(1000 * seconds / max(len(rows), 1), 3)
-            valid_table = pd.concat([
-                rows[["id", "label"]].reset_index(drop=True),
-                pd.DataFrame(probabilities.round(6), columns=predictor.space.labels),
-            ], axis=1)  # fmt: skip
+            valid_table = pd.concat(
+                [
+                    rows[["id", "label"]].reset_index(drop=True),
+                    pd.DataFrame(probabilities.round(6), columns=predictor.space.labels),
+                ],
+                axis=1,
+            )
     return results, valid_table
 
 
@@ -102,8 +105,9 @@ def per_class_table(metrics: dict) -> pd.DataFrame:
     return table
 
 
-def write_metrics(metrics: dict, path, per_class_path=None, probabilities=None,
-                  probabilities_path=None) -> None:  # fmt: skip
+def write_metrics(
+    metrics: dict, path, per_class_path=None, probabilities=None, probabilities_path=None
+) -> None:
     write_text(json.dumps(metrics, indent=2) + "\n", path)
     if per_class_path is not None:
         write_tsv(per_class_table(metrics), per_class_path)

@@ -126,8 +126,10 @@ class Journal:
             self.file.write("\n")  # end a line a kill cut short, so the next one parses
 
     def record(self, key: str, source_id: str, variant: int, reply: str) -> None:
-        line = json.dumps({"key": key, "source_id": source_id, "variant": variant,
-                           "reply": reply}, ensure_ascii=False)  # fmt: skip
+        line = json.dumps(
+            {"key": key, "source_id": source_id, "variant": variant, "reply": reply},
+            ensure_ascii=False,
+        )
         with self.lock:
             self.replies[key] = reply
             self.file.write(line + "\n")

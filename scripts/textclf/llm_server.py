@@ -41,10 +41,24 @@ def local_server(
     model_file = model_file or smollm2_path()
     port = free_port()
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model_file),
-        "--model_alias", SMOLLM2_NAME, "--host", "127.0.0.1", "--port", str(port),
-        "--n_threads", str(threads), "--n_ctx", "2048", "--verbose", "False",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model_file),
+        "--model_alias",
+        SMOLLM2_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        str(threads),
+        "--n_ctx",
+        "2048",
+        "--verbose",
+        "False",
+    ]
     log_file = open(log_path or "/dev/null", "ab")
     server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"

@@ -44,10 +44,15 @@ def _averaged(gold, predicted, labels, names: list[str]) -> dict:
         gold, predicted, labels=labels, average=None, zero_division=0
     )
     result["per_class"] = [
-        {"label": name, "support": int(s), "precision": float(pi), "recall": float(ri),
-         "f1": float(fi)}
+        {
+            "label": name,
+            "support": int(s),
+            "precision": float(pi),
+            "recall": float(ri),
+            "f1": float(fi),
+        }
         for name, s, pi, ri, fi in zip(names, support, p, r, f, strict=True)
-    ]  # fmt: skip
+    ]
     return result
 
 

@@ -15,8 +15,15 @@ import yaml
 from textclf.labels import LabelSpace
 
 
-def model_card(space: LabelSpace, history: pd.DataFrame, settings: dict, base_model: str,
-               train_rows: int, valid_rows: int, card: dict | None = None) -> str:  # fmt: skip
+def model_card(
+    space: LabelSpace,
+    history: pd.DataFrame,
+    settings: dict,
+    base_model: str,
+    train_rows: int,
+    valid_rows: int,
+    card: dict | None = None,
+) -> str:
     """The text of README.md. `card` may set `license`, `tags`, `language` and `dataset`."""
     card = card or {}
     best = history[history["best"]].iloc[0]
@@ -29,20 +36,33 @@ def model_card(space: LabelSpace, history: pd.DataFrame, settings: dict, base_mo
         "pipeline_tag": "text-classification",
         "tags": ["text-classification", task, "snakemake", *card.get("tags", [])],
         "base_model": base_model,
-        "model-index": [{
-            "name": card.get("name", "text classifier"),
-            "results": [{
-                "task": {"type": "text-classification", "name": f"{task} text classification"},
-                "dataset": {"name": card.get("dataset", "custom"), "type": "custom",
-                            "split": "validation"},
-                "metrics": [
-                    {"type": "accuracy", "value": round(scores["accuracy"], 4),
-                     "name": "subset accuracy" if space.multi_label else "accuracy"},
-                    {"type": "f1", "value": round(scores["f1"], 4), "name": "macro F1"},
+        "model-index": [
+            {
+                "name": card.get("name", "text classifier"),
+                "results": [
+                    {
+                        "task": {
+                            "type": "text-classification",
+                            "name": f"{task} text classification",
+                        },
+                        "dataset": {
+                            "name": card.get("dataset", "custom"),
+                            "type": "custom",
+                            "split": "validation",
+                        },
+                        "metrics": [
+                            {
+                                "type": "accuracy",
+                                "value": round(scores["accuracy"], 4),
+                                "name": "subset accuracy" if space.multi_label else "accuracy",
+                            },
+                            {"type": "f1", "value": round(scores["f1"], 4), "name": "macro F1"},
+                        ],
+                    }
                 ],
-            }],
-        }],
-    }  # fmt: skip
+            }
+        ],
+    }
     labels = "\n".join(f"- `{label}`" for label in space.labels)
     decision = (
         "Sigmoid outputs; a label is predicted when its probability reaches its threshold in "

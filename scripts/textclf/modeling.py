@@ -66,8 +66,11 @@ def label_space(model) -> LabelSpace:
 
 def output_layer(model) -> nn.Linear:
     """The head's last linear layer, the one whose outputs are the logits."""
-    heads = [m for m in model.modules()
-             if isinstance(m, nn.Linear) and m.out_features == model.config.num_labels]  # fmt: skip
+    heads = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Linear) and m.out_features == model.config.num_labels
+    ]
     if not heads:
         raise ValueError(f"{type(model).__name__}: no linear layer with one output per label")
     return heads[-1]

@@ -26,10 +26,12 @@ class Predictor:
     def predict(self, texts) -> pd.DataFrame:
         """One row per text: predicted label (or label set) and the top probability."""
         probabilities = self.probabilities(texts)
-        return pd.DataFrame({
-            "predicted": thresholds.label_fields(self.space, probabilities, self.thresholds),
-            "probability": probabilities.max(-1).round(6),
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "predicted": thresholds.label_fields(self.space, probabilities, self.thresholds),
+                "probability": probabilities.max(-1).round(6),
+            }
+        )
 
     def load_thresholds(self, folder) -> None:
         """A multi-label model's chosen thresholds from `thresholds.json` in its folder."""

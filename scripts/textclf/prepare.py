@@ -90,8 +90,12 @@ def read_split(
         repeated = split.duplicated()
         if repeated.any():
             lines = [str(i + 2) for i in repeated.to_numpy().nonzero()[0]]
-            log.warning("%s: dropped %d rows that repeat an earlier row exactly (lines %s)",
-                        path, len(lines), ", ".join(lines[:10]))  # fmt: skip
+            log.warning(
+                "%s: dropped %d rows that repeat an earlier row exactly (lines %s)",
+                path,
+                len(lines),
+                ", ".join(lines[:10]),
+            )
             split = split[~repeated]
     duplicated = split["id"].duplicated()
     if duplicated.any():
@@ -209,8 +213,11 @@ def prepare(
         splits["train"], splits["valid"] = stratified_sample(
             splits["train"], settings.valid_share, settings.split_seed, inputs["train"]
         )
-        log.info("no valid.tsv: %d train rows held out as valid (stratified, seed %d)",
-                 len(splits["valid"]), settings.split_seed)  # fmt: skip
+        log.info(
+            "no valid.tsv: %d train rows held out as valid (stratified, seed %d)",
+            len(splits["valid"]),
+            settings.split_seed,
+        )
     if settings.max_train_rows and settings.max_train_rows < len(splits["train"]):
         _, splits["train"] = stratified_sample(
             splits["train"], settings.max_train_rows, settings.split_seed, inputs["train"]

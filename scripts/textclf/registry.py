@@ -41,13 +41,28 @@ def register(kind: ModelKind) -> ModelKind:
     return kind
 
 
-register(ModelKind("scratch", BASELINE, "textclf.baselines:ScratchModel",
-                   lambda s: "scratch" in s["baselines"]["models"], "baselines"))  # fmt: skip
-register(ModelKind("tfidf", BASELINE, "textclf.baselines:TfidfModel",
-                   lambda s: "tfidf" in s["baselines"]["models"], "baselines"))  # fmt: skip
+register(
+    ModelKind(
+        "scratch",
+        BASELINE,
+        "textclf.baselines:ScratchModel",
+        lambda s: "scratch" in s["baselines"]["models"],
+        "baselines",
+    )
+)
+register(
+    ModelKind(
+        "tfidf",
+        BASELINE,
+        "textclf.baselines:TfidfModel",
+        lambda s: "tfidf" in s["baselines"]["models"],
+        "baselines",
+    )
+)
 register(ModelKind("stage1", STAGE, "textclf.inference:Classifier", lambda s: True))
-register(ModelKind("finetuned", STAGE, "textclf.inference:Classifier",
-                   lambda s: s["hard_examples"]))  # fmt: skip
+register(
+    ModelKind("finetuned", STAGE, "textclf.inference:Classifier", lambda s: s["hard_examples"])
+)
 
 
 def names(role: str | None = None) -> list[str]:
@@ -66,20 +81,27 @@ def model_folder(experiment: str, name: str) -> str:
 
 def write_manifest(folder, kind: str, parameters: int, train_seconds: float, **facts) -> None:
     """Declare a model folder's kind (a registry name) and what it cost."""
-    record = {"kind": kind, "parameters": int(parameters),
-              "train_seconds": round(float(train_seconds), 2), **facts}  # fmt: skip
+    record = {
+        "kind": kind,
+        "parameters": int(parameters),
+        "train_seconds": round(float(train_seconds), 2),
+        **facts,
+    }
     (Path(folder) / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
 
 
 def read_manifest(folder) -> dict:
     path = Path(folder) / MANIFEST
     if not path.exists():
-        raise FileNotFoundError(f"{folder}: no {MANIFEST} saying what kind of model this is "
-                                "(saved by an older version? rerun the rule that made it)")  # fmt: skip
+        raise FileNotFoundError(
+            f"{folder}: no {MANIFEST} saying what kind of model this is "
+            "(saved by an older version? rerun the rule that made it)"
+        )
     record = json.loads(path.read_text())
     if record.get("kind") not in KINDS:
-        raise ValueError(f"{path}: unknown model kind {record.get('kind')!r} "
-                         f"(registered: {', '.join(KINDS)})")  # fmt: skip
+        raise ValueError(
+            f"{path}: unknown model kind {record.get('kind')!r} (registered: {', '.join(KINDS)})"
+        )
     return record
 
 
@@ -98,5 +120,8 @@ def footprint(folder) -> dict:
     """Parameters, size on disk and training time of any saved model folder."""
     record = read_manifest(folder)
     size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
-    return {"parameters": record["parameters"], "size_bytes": size,
-            "train_seconds": record["train_seconds"]}  # fmt: skip
+    return {
+        "parameters": record["parameters"],
+        "size_bytes": size,
+        "train_seconds": record["train_seconds"],
+    }

@@ -33,31 +33,66 @@ from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
 log = logging.getLogger("textclf")
 
 
-def _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
-                    base_model: str, card: dict | None, kind: str):  # fmt: skip
+def _train_and_save(
+    model,
+    tokenizer,
+    train_rows,
+    valid_rows,
+    settings,
+    out_dir,
+    threads,
+    base_model: str,
+    card: dict | None,
+    kind: str,
+):
     model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
     record = None
     space = label_space(model)
     if space.multi_label:
         record = tune_thresholds(model, tokenizer, valid_rows, settings)
         log.info("thresholds: global %.3f, using %s", record["global"], record["use"])
-    text = model_card(space, history, asdict(settings), base_model, len(train_rows),
-                      len(valid_rows), card)  # fmt: skip
+    text = model_card(
+        space, history, asdict(settings), base_model, len(train_rows), len(valid_rows), card
+    )
     save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, text)
 
 
-def run_stage1(model_name, train_tsv, valid_tsv, dataset_json, settings: dict, out_dir,
-               threads=1, card: dict | None = None):  # fmt: skip
+def run_stage1(
+    model_name,
+    train_tsv,
+    valid_tsv,
+    dataset_json,
+    settings: dict,
+    out_dir,
+    threads=1,
+    card: dict | None = None,
+):
     settings = from_section(TrainSettings, settings, "train")
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
     space = LabelSpace.read(dataset_json)
-    log.info("stage 1: %s, %d train rows, %s, %d labels %s", model_name, len(train_rows),
-             space.problem_type, len(space.labels), list(space.labels))  # fmt: skip
+    log.info(
+        "stage 1: %s, %d train rows, %s, %d labels %s",
+        model_name,
+        len(train_rows),
+        space.problem_type,
+        len(space.labels),
+        list(space.labels),
+    )
     model, tokenizer = load_classifier(model_name, space, settings.seed)
     if space.multi_label and not settings.pos_weight:  # with pos_weight, 0 is the balanced start
         init_prior_bias(model, space.targets(train_rows["label"]))
-    _train_and_save(model, tokenizer, train_rows, valid_rows, settings, out_dir, threads,
-                    model_name, card, "stage1")  # fmt: skip
+    _train_and_save(
+        model,
+        tokenizer,
+        train_rows,
+        valid_rows,
+        settings,
+        out_dir,
+        threads,
+        model_name,
+        card,
+        "stage1",
+    )
 
 
 def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
@@ -68,8 +103,17 @@ def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
     write_tsv(hard, out_tsv)
 
 
-def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
-               original_per_hard: float, out_dir, threads=1, card: dict | None = None):  # fmt: skip
+def run_stage2(
+    stage1_dir,
+    train_tsv,
+    hard_tsv,
+    valid_tsv,
+    settings: dict,
+    original_per_hard: float,
+    out_dir,
+    threads=1,
+    card: dict | None = None,
+):
     settings = from_section(TrainSettings, settings, "finetune")
     hard = read_tsv(hard_tsv)
     if hard.empty:
@@ -84,14 +128,30 @@ def run_stage2(stage1_dir, train_tsv, hard_tsv, valid_tsv, settings: dict,
     model, tokenizer = load_classifier(str(stage1_dir))
     base = json.loads((Path(stage1_dir) / "config.json").read_text()).get("_name_or_path", "")
     stage2_card = {**(card or {}), "tags": [*(card or {}).get("tags", []), "hard-examples"]}
-    _train_and_save(model, tokenizer, mixed, read_tsv(valid_tsv), settings, out_dir, threads,
-                    f"stage 1 of this workflow ({base or stage1_dir})", stage2_card,
-                    "finetuned")  # fmt: skip
+    _train_and_save(
+        model,
+        tokenizer,
+        mixed,
+        read_tsv(valid_tsv),
+        settings,
+        out_dir,
+        threads,
+        f"stage 1 of this workflow ({base or stage1_dir})",
+        stage2_card,
+        "finetuned",
+    )
 
 
-def run_evaluate(model_dir, split_tsvs: dict, out_json, positive_label=None,
-                 max_length=128, threads=1, out_per_class=None,
-                 out_probabilities=None):  # fmt: skip
+def run_evaluate(
+    model_dir,
+    split_tsvs: dict,
+    out_json,
+    positive_label=None,
+    max_length=128,
+    threads=1,
+    out_per_class=None,
+    out_probabilities=None,
+):
     predictor = load_predictor(model_dir, threads, max_length)
     splits = {name: read_tsv(path) for name, path in split_tsvs.items()}
     metrics, probabilities = evaluate_splits(predictor, splits, positive_label)

@@ -36,7 +36,13 @@ from textclf.encoding import (
 from textclf.epochs import EarlyStopping, EpochCallback, Unfreezing, notify
 from textclf.labels import LabelSpace
 from textclf.metrics import SELECTABLE
-from textclf.modeling import count_trainable, encoder_layers, label_space, pick_device, set_trainable_depth
+from textclf.modeling import (
+    count_trainable,
+    encoder_layers,
+    label_space,
+    pick_device,
+    set_trainable_depth,
+)
 from textclf.registry import write_manifest
 from textclf.tsv import atomic_path, write_tsv
 
@@ -145,8 +151,15 @@ def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainS
 def _log_progress(epoch, step, steps, train_loss, seen, rows, seconds) -> None:
     """One line per tenth of an epoch, so a long job on a cluster shows it is moving."""
     rate = seen / max(seconds, 1e-9)
-    log.info("epoch %d: step %d/%d, train loss %.4f, %.1f rows/s, about %.0f s to the epoch's end",
-             epoch, step, steps, train_loss, rate, (rows - seen) / rate)  # fmt: skip
+    log.info(
+        "epoch %d: step %d/%d, train loss %.4f, %.1f rows/s, about %.0f s to the epoch's end",
+        epoch,
+        step,
+        steps,
+        train_loss,
+        rate,
+        (rows - seen) / rate,
+    )
 
 
 def train(
@@ -182,9 +195,14 @@ def train(
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     lengths = [len(s) for s in train_encoded]
 
-    unfreezing = Unfreezing(settings.unfreeze, len(encoder_layers(model)), settings.initial_layers,
-                            settings.unfreeze_layers, settings.unfreeze_every,
-                            settings.unfreeze_patience)  # fmt: skip
+    unfreezing = Unfreezing(
+        settings.unfreeze,
+        len(encoder_layers(model)),
+        settings.initial_layers,
+        settings.unfreeze_layers,
+        settings.unfreeze_every,
+        settings.unfreeze_patience,
+    )
     stopping = EarlyStopping(settings.patience)
     generator = torch.Generator().manual_seed(settings.seed)
     steps_per_epoch = -(-len(train_encoded) // settings.batch_size)
@@ -219,8 +237,15 @@ def train(
             total_loss += loss_value.item() * len(batch_index)
             seen += len(batch_index)
             if step % report_every == 0 or step == steps_per_epoch:
-                _log_progress(epoch, step, steps_per_epoch, total_loss / seen, seen,
-                              len(train_encoded), time.perf_counter() - started)  # fmt: skip
+                _log_progress(
+                    epoch,
+                    step,
+                    steps_per_epoch,
+                    total_loss / seen,
+                    seen,
+                    len(train_encoded),
+                    time.perf_counter() - started,
+                )
         valid_loss, valid = _evaluate(
             model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, metric
         )
@@ -255,9 +280,15 @@ def train(
 
 
 def save_checkpoint(
-    model, tokenizer, history: pd.DataFrame, settings, out_dir, kind: str,
-    threshold_record: dict | None = None, card: str | None = None,
-) -> None:  # fmt: skip
+    model,
+    tokenizer,
+    history: pd.DataFrame,
+    settings,
+    out_dir,
+    kind: str,
+    threshold_record: dict | None = None,
+    card: str | None = None,
+) -> None:
     """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv,
     the training settings, the model card README.md, the manifest declaring its `kind` and,
     for multi-label models, thresholds.json, atomically."""
