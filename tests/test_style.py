@@ -1,4 +1,4 @@
-"""Lint and format: ruff (Python), snakefmt (Snakefile and rules), with pyproject.toml's settings."""
+"""Lint and format: ruff for Python, snakefmt for the Snakefile and rules (pyproject.toml)."""
 
 import subprocess
 import sys
