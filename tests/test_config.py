@@ -1,12 +1,35 @@
-"""Config sections become typed settings in one way: unknown keys are errors naming the section."""
+"""The configuration contract: one source of defaults (the schema), settings merged at every
+depth, every mistake one line naming the key, typed settings that agree with the schema."""
+
+import subprocess
+import sys
 
 import pytest
+import yaml
+from conftest import DEMO, EMOTIONS, REPO
 
+from textclf import config as contract
 from textclf.augment import LLMSettings
-from textclf.baselines import ScratchSettings
-from textclf.config import from_section
+from textclf.baselines import ScratchSettings, TfidfSettings
+from textclf.config import SettingsError, check, experiment_settings, from_section
 from textclf.prepare import DataSettings
 from textclf.training import TrainSettings
+
+
+def demo_config(**sections) -> dict:
+    """The repository's config.yaml with absolute dataset paths, plus `sections`."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["experiments"]["demo"]["dataset"] = str(DEMO)
+    config["experiments"]["demo_emotions"]["dataset"] = str(EMOTIONS)
+    return contract.deep_merge(config, sections)
+
+
+def mistake(**sections) -> str:
+    with pytest.raises(SettingsError) as caught:
+        check(demo_config(**sections))
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
 
 
 @pytest.mark.parametrize(
@@ -27,6 +50,163 @@ def test_known_keys_are_set_and_a_misspelt_one_is_named(cls, what, good):
         from_section(cls, {**good, "lr": 1, "epochz": 3}, what)
 
 
-def test_training_metric_is_checked():
-    with pytest.raises(ValueError, match="metric must be auto or one of"):
-        from_section(TrainSettings, {"metric": "f2"}, "train")
+@pytest.mark.parametrize(
+    ("cls", "section", "extra"),
+    [
+        (TrainSettings, "train", {"max_length", "positive_label"}),
+        (DataSettings, "data", set()),
+        (LLMSettings, "llm", set()),
+        (ScratchSettings, "baselines.scratch", {"seed"}),
+        (TfidfSettings, "baselines.tfidf", {"seed"}),
+    ],
+)
+def test_settings_classes_take_every_key_and_default_from_the_schema(cls, section, extra):
+    node = contract._section_node(section)
+    keys = list(node["properties"])
+    assert {f for f in cls.__dataclass_fields__} == set(keys) | extra
+    defaults = cls()
+    for key in keys:
+        assert getattr(defaults, key) == contract.default(f"{section}.{key}"), key
+
+
+def test_resolved_settings_hold_every_key_with_defaults_and_merge_at_every_depth():
+    config = demo_config(model={"card": {"tags": ["covid"]}}, train={"epochs": 3})
+    config["experiments"]["demo"] |= {"model": {"card": {"license": "mit"}}, "finetune": {}}
+    settings = experiment_settings(config, "demo")
+    assert settings["model"]["card"] == {"license": "mit", "language": ["en"], "tags": ["covid"]}
+    assert settings["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    for section in contract.SECTIONS:
+        node = contract._section_node(section)
+        assert set(contract._known_keys(node)) <= set(settings[section]), section
+    assert settings["train"]["epochs"] == 3 and settings["train"]["patience"] == 2
+    # stage 2 takes its own defaults, then stage 1's values for what it does not set
+    assert settings["finetune"]["epochs"] == 4 and settings["finetune"]["learning_rate"] == 2e-5
+    assert settings["finetune"]["batch_size"] == settings["train"]["batch_size"]
+    assert settings["finetune"]["original_per_hard"] == 1.0
+    assert settings["positive_label"] == "INFORMATIVE" and settings["hard_examples"] is True
+    other = experiment_settings(config, "demo_emotions")
+    assert other["model"]["card"]["license"] == "apache-2.0"  # the override was demo's alone
+
+
+def test_config_yaml_and_presets_pass_and_repeat_no_default():
+    config = demo_config()
+    for preset in sorted((REPO / "presets").glob("*.yaml")):
+        config = contract.deep_merge(config, yaml.safe_load(preset.read_text()))
+    resolved = check(config)
+    assert set(resolved) == {
+        "demo",
+        "demo_emotions",
+        "ag_news",
+        "covid_sentiment",
+        "goemotions",
+        "imdb_aspect",
+        "wnut2020",
+    }
+    top = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert not set(top) & set(contract.SECTIONS), "config.yaml sets defaults of its own"
+
+
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        ({"trian": {"epochs": 1}}, "config: unknown section 'trian' (did you mean 'train'?)"),
+        ({"train": {"epochz": 3}}, "train: unknown key 'epochz' (did you mean 'epochs'?)"),
+        (
+            {"augment": {"variantz": 3}},
+            "augment: unknown key 'variantz' (did you mean 'variants'?)",
+        ),
+        ({"train": {"learning_rate": "fast"}}, "train.learning_rate: 'fast' is not a number"),
+        (
+            {"model": {"card": {"licence": "mit"}}},
+            "model.card: unknown key 'licence' (did you mean 'license'?)",
+        ),
+        (
+            {"train": {"unfreeze": "sometimes"}},
+            "train.unfreeze: 'sometimes' is not one of epoch, plateau, none",
+        ),
+        ({"finetune": {"epohcs": 2}}, "finetune: unknown key 'epohcs' (did you mean 'epochs'?)"),
+        (
+            {"finetune": {"threshold": "high"}},
+            "finetune.threshold: 'high' is not per_class | global or number, > 0, < 1",
+        ),
+        (
+            {"baselines": {"models": ["scratch", "bert"]}},
+            "baselines.models.1: 'bert' is not one of scratch, tfidf",
+        ),
+        ({"llm": {"workers": 0}}, "llm.workers: 0 is less than the minimum of 1"),
+        (
+            {"default_experiment": "nope"},
+            "default_experiment: 'nope' is not an experiment (experiments: demo, demo_emotions)",
+        ),
+        ({"experiments": {"new": {"train": {}}}}, "experiments.new: 'dataset' is missing"),
+    ],
+)
+def test_each_mistake_is_one_line_naming_the_key(sections, expected):
+    assert mistake(**sections) == expected
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            {"demo": {"train": {"unfreeze_layers": 0}}},
+            "experiments.demo.train.unfreeze_layers: 0 opens no layer while train.unfreeze is "
+            "'epoch' (set unfreeze: none, or unfreeze_layers: 1 or more)",
+        ),
+        (
+            {"demo": {"train": {"pos_weight": True}}},
+            "experiments.demo.train.pos_weight: true has no meaning for the single-label "
+            f"dataset {DEMO}",
+        ),
+        (
+            {"demo_emotions": {"finetune": {"class_weights": True}}},
+            "experiments.demo_emotions.finetune.class_weights: true has no meaning for the "
+            f"multi-label dataset {EMOTIONS}",
+        ),
+        (
+            {"demo": {"positive_label": "URGENT"}},
+            f"experiments.demo.positive_label: 'URGENT' is not a label of {DEMO}/train.tsv "
+            "(INFORMATIVE, UNINFORMATIVE)",
+        ),
+        (
+            {"demo_emotions": {"train": {"metric": "f1_positive"}}},
+            "experiments.demo_emotions.train.metric: 'f1_positive' has no meaning for the "
+            f"multi-label dataset {EMOTIONS}",
+        ),
+        (
+            {"demo": {"augment": {"similarity_band": [0.9, 0.5]}}},
+            "experiments.demo.augment.similarity_band: low 0.9 is above high 0.5",
+        ),
+    ],
+)
+def test_impossible_combinations_are_named(override, expected):
+    assert mistake(experiments=override) == expected
+
+
+def test_unfreeze_layers_zero_is_fine_without_a_schedule():
+    settings = check(demo_config(train={"unfreeze": "none", "unfreeze_layers": 0}))["demo"]
+    assert settings["train"]["unfreeze_layers"] == 0
+
+
+def test_a_top_level_option_serves_the_experiments_it_fits():
+    # pos_weight for every experiment: meaningful for demo_emotions, ignored by the binary demo
+    resolved = check(demo_config(train={"pos_weight": True}))
+    assert resolved["demo"]["train"]["pos_weight"] is True
+
+
+def test_the_settings_reference_is_current():
+    assert (REPO / "docs" / "settings.md").read_text() == contract.reference()
+
+
+def test_validation_and_registry_import_without_torch_or_numpy():
+    code = (
+        "import sys; from textclf import config, registry; "
+        "config.check(__import__('yaml').safe_load(open('config.yaml'))); "
+        "heavy = {'torch', 'transformers', 'numpy', 'pandas'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    env = {"PYTHONPATH": str(REPO / "scripts")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -8,8 +8,10 @@ import torch
 from conftest import demo_rows
 
 from textclf import training
+from textclf.encoding import length_grouped_batches
+from textclf.epochs import EarlyStopping, Unfreezing
 from textclf.modeling import encoder_layers, load_classifier, set_trainable_depth
-from textclf.training import TrainSettings, length_grouped_batches, save_checkpoint, train
+from textclf.training import TrainSettings, save_checkpoint, train
 
 LABELS = ["INFORMATIVE", "UNINFORMATIVE"]
 
@@ -182,3 +184,79 @@ def test_mixed_precision_is_used_only_on_a_gpu():
     assert autocast_dtype("bf16", torch.device("cpu")) is None
     assert autocast_dtype("bf16", torch.device("cuda")) == torch.bfloat16
     assert autocast_dtype("fp16", torch.device("cuda")) == torch.float16
+
+
+def test_early_stopping_alone_keeps_the_best_weights_and_counts_patience():
+    network = torch.nn.Linear(2, 1)
+    stopping = EarlyStopping(patience=2)
+    seen = []
+    for epoch, score in enumerate([0.5, 0.7, 0.6, 0.65], start=1):
+        with torch.no_grad():
+            network.weight.fill_(epoch)
+        seen.append((stopping.update(epoch, score, network), stopping.should_stop))
+    assert seen == [(True, False), (True, False), (False, False), (False, True)]
+    assert stopping.best_epoch == 2 and stopping.best_score == 0.7
+    stopping.restart()
+    assert not stopping.should_stop
+    stopping.restore(network)
+    assert network.weight.eq(2).all()
+
+
+def test_unfreezing_schedules_alone():
+    by_epoch = Unfreezing("epoch", n_layers=4, initial=1, layers=2, every=2)
+    depths = []
+    for epoch in range(1, 7):
+        depths.append(by_epoch.depth)
+        assert by_epoch.after_epoch(epoch, improved=True) is False
+    assert depths == [1, 1, 3, 3, 5, 5]  # 5 = every layer and the embeddings
+
+    plateau = Unfreezing("plateau", n_layers=4, layers=2, patience=2)
+    opened = [plateau.after_epoch(e, i) for e, i in enumerate([True, False, False, True], 1)]
+    assert opened == [False, False, True, False] and plateau.depth == 2
+
+    assert Unfreezing("none", n_layers=4).depth == 5
+    with pytest.raises(ValueError, match="unfreeze must be none, epoch or plateau"):
+        Unfreezing("sometimes", n_layers=4)
+
+
+def test_a_callback_can_stop_training_and_another_sees_every_epoch(tiny_bert, rows):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    settings = TrainSettings(epochs=3, batch_size=8, unfreeze="none", patience=5)
+    records = []
+    _, history = train(
+        model,
+        tokenizer,
+        *rows,
+        settings,
+        callbacks=[records.append, lambda record: record["epoch"] >= 2],
+    )
+    assert history["epoch"].tolist() == [1, 2]  # stopped after epoch 2 of 3
+    assert [r["epoch"] for r in records] == [1, 2]
+    for record, (_, row) in zip(records, history.iterrows(), strict=True):
+        assert record["valid_accuracy"] == row["valid_accuracy"]
+        assert record["train_loss"] == row["train_loss"]
+
+
+def test_a_callback_stops_after_the_first_epoch(tiny_bert, rows):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    settings = TrainSettings(epochs=3, batch_size=8, unfreeze="none")
+    _, history = train(model, tokenizer, *rows, settings, callbacks=[lambda record: True])
+    assert history["epoch"].tolist() == [1] and history["best"].tolist() == [True]
+
+
+def test_the_caller_can_pass_soft_targets_and_its_own_loss(tiny_bert, rows):
+    from torch.nn import functional as F
+
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    train_rows = rows[0]
+    soft = torch.full((len(train_rows), 2), 0.5)  # a teacher that knows nothing
+    seen = []
+
+    def soft_cross_entropy(logits, targets):
+        seen.append(targets)
+        return -(targets * F.log_softmax(logits, -1)).sum(-1).mean()
+
+    settings = TrainSettings(epochs=1, batch_size=8, unfreeze="none")
+    train(model, tokenizer, *rows, settings, targets=soft, loss=soft_cross_entropy)
+    assert len(seen) == 6 and all(t.shape[1] == 2 and t.eq(0.5).all() for t in seen)
+    assert sum(len(t) for t in seen) == len(train_rows)

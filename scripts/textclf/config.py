@@ -270,7 +270,7 @@ def _one_line(error, prefix: str = "") -> str:
     value = error.instance
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         known, unknown = _known_keys(error.schema), _unknown_keys(error)
-        top = error.schema is schema() or "dataset" in known
+        top = "experiments" in known or "dataset" in known
         kind = "section" if top else "key"
         return f"{where}: unknown {kind} {unknown[0]!r}{_closest(unknown[0], known)}"
     if error.validator == "type":
