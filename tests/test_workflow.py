@@ -119,6 +119,9 @@ def test_every_output_has_its_columns_and_rows(workflow):
         out / "prediction.csv"
     ).read_text()
     rules = ["prepare", "train", "augment", "mine", "finetune", "evaluate_stage1", "predict"]
+    assert json.loads((out / "checkpoints" / "finetuned" / "manifest.json").read_text())[
+        "kind"
+    ] == ("finetuned")
     for rule in rules:
         assert (out / "logs" / f"{rule}.log").stat().st_size > 0
         assert (out / "benchmarks" / f"{rule}.tsv").exists()
@@ -296,6 +299,7 @@ def test_nothing_changed_reruns_nothing(workflow):
 def test_llm_change_reruns_augmentation_onward(workflow):
     jobs = planned_jobs(workflow, {"llm": {"temperature": 0.5}})
     assert jobs == {
+        "settings": 1,
         "augment": 1,
         "mine": 1,
         "finetune": 1,
@@ -312,6 +316,7 @@ def test_llm_change_reruns_augmentation_onward(workflow):
 def test_ratio_change_reruns_stage2_onward(workflow):
     jobs = planned_jobs(workflow, {"finetune": {"original_per_hard": 2.0}})
     assert jobs == {
+        "settings": 1,
         "finetune": 1,
         "evaluate": 1,
         "predict": 1,
@@ -326,6 +331,43 @@ def test_stage1_change_reruns_training_but_not_augmentation(workflow):
     jobs = planned_jobs(workflow, {"train": {"epochs": 3}})
     assert "augment" not in jobs and "prepare" not in jobs and "baseline" not in jobs
     assert jobs["train"] == 1 and jobs["mine"] == 1 and jobs["evaluate"] == 2
+    assert jobs["settings"] == 1
+
+
+def test_settings_record_every_key_and_rewriting_it_reruns_nothing_else(workflow):
+    from textclf.config import SECTIONS, _known_keys, _section_node
+
+    record = workflow / "results" / "demo" / "settings.yaml"
+    settings = yaml.safe_load(record.read_text())
+    for section in SECTIONS:
+        assert set(_known_keys(_section_node(section))) <= set(settings[section]), section
+    assert settings["train"]["epochs"] == 2 and settings["train"]["patience"] == 2  # default
+    assert settings["finetune"]["epochs"] == 1
+    assert settings["finetune"]["learning_rate"] == 2e-5  # stage 2's own default
+    assert settings["finetune"]["batch_size"] == settings["train"]["batch_size"]
+    assert settings["model"]["card"] == {"license": "apache-2.0", "language": ["en"], "tags": []}
+    emotions = yaml.safe_load(
+        (workflow / "results" / "demo_emotions" / "settings.yaml").read_text()
+    )
+    assert emotions["columns"]["label"] == "labels" and emotions["augment"]["max_rows"] == 12
+
+    outputs = {
+        path: path.stat().st_mtime_ns
+        for path in (workflow / "results").rglob("*")
+        if path.is_file() and "logs" not in path.parts and path != record
+    }
+    change = {"experiments": {"demo": {"push": {"private": False}}}}
+    assert planned_jobs(workflow, change) == {"settings": 1}
+    try:
+        snakemake(
+            workflow, "-j1", "results/prediction.csv", "--configfile", "config.yaml", "change.yaml"
+        )
+        assert yaml.safe_load(record.read_text())["push"]["private"] is False
+        assert planned_jobs(workflow, change) == {}
+        assert {path: path.stat().st_mtime_ns for path in outputs} == outputs
+    finally:
+        snakemake(workflow, "-j1", "results/prediction.csv")  # back to the fixture's settings
+    assert yaml.safe_load(record.read_text())["push"]["private"] is True
 
 
 def test_protected_outputs_survive_a_forced_rerun(workflow):
@@ -347,6 +389,58 @@ def test_protected_outputs_survive_a_forced_rerun(workflow):
     assert code != 0
     assert "Write-protected output files" in output
     assert augmented.read_bytes() == before
+
+
+# (the mistake, where it is, what is wrong), each tried at the top level and in an experiment
+MISTAKES = [
+    ({"trian": {"epochs": 1}}, "", "unknown section 'trian' (did you mean 'train'?)"),
+    ({"train": {"epochz": 3}}, "train", "unknown key 'epochz' (did you mean 'epochs'?)"),
+    ({"augment": {"variantz": 3}}, "augment", "unknown key 'variantz' (did you mean 'variants'?)"),
+    ({"train": {"learning_rate": "fast"}}, "train.learning_rate", "'fast' is not a number"),
+    (
+        {"model": {"card": {"licence": "mit"}}},
+        "model.card",
+        "unknown key 'licence' (did you mean 'license'?)",
+    ),
+    (
+        {"train": {"unfreeze": "sometimes"}},
+        "train.unfreeze",
+        "'sometimes' is not one of epoch, plateau, none",
+    ),
+]
+
+
+@pytest.mark.parametrize("place", ["top", "experiment"])
+@pytest.mark.parametrize(
+    ("mistake", "where", "problem"), MISTAKES, ids=[m[2].split(" (")[0] for m in MISTAKES]
+)
+def test_a_config_mistake_stops_the_run_in_one_line(
+    tmp_path, tiny_bert, mistake, where, problem, place
+):
+    workdir = copy_workflow(tmp_path, tiny_bert)
+    if place == "experiment":
+        mistake, where = (
+            {"experiments": {"demo": mistake}},
+            ".".join(filter(None, ["experiments.demo", where])),
+        )
+    (workdir / "mistake.yaml").write_text(yaml.safe_dump(mistake))
+    expected = f"Configuration error: {where or 'config'}: {problem}"
+    for args in (["-n"], ["-j1"]):  # a dry run, and a real one: neither starts a job
+        code, output = snakemake(
+            workdir,
+            *args,
+            "all_experiments",
+            "--configfile",
+            "config.yaml",
+            "mistake.yaml",
+            check=False,
+        )
+        assert code != 0
+        assert [line for line in output.splitlines() if "error" in line.lower()] == [expected], (
+            output
+        )
+        assert "Traceback" not in output and "rule " not in output
+        assert not (workdir / "results").exists()
 
 
 def test_bad_input_stops_prepare_with_one_clear_line(workflow, tmp_path):
