@@ -333,7 +333,7 @@ def from_section(cls, section: dict | None, what: str):
 
 def write_settings(settings: dict, out_yaml) -> None:
     """results/<experiment>/settings.yaml: the resolved settings, every key."""
-    from textclf.tsv import write_text
+    from textclf.tsv import write_text  # here: textclf.tsv needs pandas, parsing does not
 
     header = (
         "# Resolved settings of this experiment (defaults filled in); a record, read by no job.\n"
