@@ -1,5 +1,6 @@
 # The record of an experiment's resolved settings. No job reads it (targets take it as
-# ancient), so rewriting it after a setting changed reruns nothing else.
+# ancient), so rewriting it after a setting changed reruns nothing else. A local rule: on a
+# cluster it writes on the submitting host rather than queueing a job.
 rule settings:
     output:
         settings="results/{experiment}/settings.yaml",
