@@ -13,6 +13,7 @@ include: "rules/common.smk"
 include: "rules/settings.smk"
 include: "rules/download.smk"
 include: "rules/prepare.smk"
+include: "rules/search.smk"
 include: "rules/train.smk"
 include: "rules/augment.smk"
 include: "rules/mine.smk"
@@ -22,6 +23,7 @@ include: "rules/evaluate.smk"
 include: "rules/figures.smk"
 include: "rules/push.smk"
 include: "rules/predict.smk"
+include: "rules/track.smk"
 
 
 rule all:

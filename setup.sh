@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Creates .venv with everything the workflow and its tests need. Safe to rerun.
 # `bash setup.sh --test` also installs what the tests need from Debian: capsh (to test
-# write-protection as root without CAP_DAC_OVERRIDE) and chromium (to open the HTML report).
+# write-protection as root without CAP_DAC_OVERRIDE), chromium (to open the HTML report) and
+# PostgreSQL 15 (a real database for the hyperparameter search's study).
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ "${1:-}" = "--test" ] && ! { command -v capsh && command -v chromium; } >/dev/null; then
+if [ "${1:-}" = "--test" ] && ! { command -v capsh && command -v chromium \
+    && [ -x /usr/lib/postgresql/15/bin/postgres ]; } >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq libcap2-bin chromium >/dev/null
+    apt-get update -qq && apt-get install -y -qq libcap2-bin chromium postgresql >/dev/null
   else
-    echo "setup.sh: the tests need capsh and chromium: sudo apt-get install libcap2-bin chromium" >&2
+    echo "setup.sh: the tests need capsh, chromium and PostgreSQL:" \
+      "sudo apt-get install libcap2-bin chromium postgresql" >&2
     exit 1
   fi
 fi

@@ -21,6 +21,7 @@ wildcard_constraints:
     split="train|valid|test",
     model="|".join(registry.names()),
     baseline="|".join(registry.names(registry.BASELINE)),
+    worker="[0-9]+",
 
 
 def settings(experiment):
@@ -116,14 +117,89 @@ def final_metrics(wildcards):
 
 def experiment_outputs(experiment):
     """What an experiment results in: predictions, every model's metrics, the comparison,
-    the figures, and the record of its settings (ancient: rewriting it reruns nothing)."""
+    the figures, the search's table and plots when it searches, and the record of its
+    settings (ancient: rewriting it reruns nothing)."""
     return (
         [f"results/{experiment}/prediction.csv"]
         + [f"results/{experiment}/metrics/{model}.json" for model in models(experiment)]
         + [f"results/{experiment}/comparison.tsv"]
         + figure_files(experiment)
+        + search_files(experiment)
         + [ancient(f"results/{experiment}/settings.yaml")]
+        + tracking_record(experiment)
     )
+
+
+def tracking_record(experiment):
+    if not settings(experiment)["tracking"]["enabled"]:
+        return []
+    return [ancient(f"results/{experiment}/tracking.json")]
+
+
+def tracking_uri(wildcards):
+    """The MLflow store: tracking.uri, or the SQLite file results/mlflow.db."""
+    return settings(wildcards.experiment)["tracking"]["uri"] or "sqlite:///results/mlflow.db"
+
+
+def tracking_failures(wildcards):
+    """Failed attempts to track the experiment: a new count reruns track (the store was down).
+    Read here, where only Snakemake may be installed, as textclf.tracking writes it."""
+    path = f"results/{wildcards.experiment}/tracking.failures"
+    return int(open(path).read().strip() or 0) if os.path.exists(path) else 0
+
+
+def tracked_models(wildcards):
+    """Each model of the experiment: its saved folder and its metrics file."""
+    return {
+        model: {
+            "folder": registry.model_folder(wildcards.experiment, model),
+            "metrics": f"results/{wildcards.experiment}/metrics/{model}.json",
+        }
+        for model in models(wildcards.experiment)
+    }
+
+
+def tracking_inputs(wildcards):
+    """What `track` logs: the settings, every model's folder and metrics, the figures and the
+    search's trials."""
+    experiment = wildcards.experiment
+    inputs = {
+        "settings": f"results/{experiment}/settings.yaml",
+        "figures": figure_files(experiment),
+    }
+    for model, files in tracked_models(wildcards).items():
+        inputs[f"{model}_folder"], inputs[f"{model}_metrics"] = files["folder"], files["metrics"]
+    if settings(experiment)["search"]["enabled"]:
+        inputs["trials"] = f"results/{experiment}/search/trials.tsv"
+    return inputs
+
+
+def final_model(wildcards):
+    return stages(wildcards.experiment)[-1]
+
+
+def search_files(experiment):
+    if not settings(experiment)["search"]["enabled"]:
+        return []
+    out = f"results/{experiment}/search"
+    return [f"{out}/trials.tsv", f"{out}/optimization_history.png", f"{out}/param_importances.png"]
+
+
+def search_journal(wildcards):
+    """The Optuna journal file of the experiment's study (used when search.storage is null)."""
+    return f"results/{wildcards.experiment}/search/journal.log"
+
+
+def search_workers(wildcards):
+    count = settings(wildcards.experiment)["search"]["workers"]
+    return [f"results/{wildcards.experiment}/search/workers/{i}.json" for i in range(count)]
+
+
+def searched_settings(wildcards):
+    """Stage 1's input best.yaml when the experiment searches its settings."""
+    if not settings(wildcards.experiment)["search"]["enabled"]:
+        return {}
+    return {"best": f"results/{wildcards.experiment}/search/best.yaml"}
 
 
 def training_settings(wildcards):

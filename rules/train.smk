@@ -1,5 +1,6 @@
 rule train:
     input:
+        unpack(searched_settings),
         train="results/{experiment}/data/train.tsv",
         valid="results/{experiment}/data/valid.tsv",
         dataset="results/{experiment}/data/dataset.json",

@@ -13,4 +13,5 @@ run_stage1(
     out_dir=snakemake.output.checkpoint,
     threads=snakemake.threads,
     card=snakemake.params.card,
+    best_yaml=snakemake.input.get("best"),
 )

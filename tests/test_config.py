@@ -139,6 +139,13 @@ def test_config_yaml_and_presets_pass_and_repeat_no_default():
             "default_experiment: 'nope' is not an experiment (experiments: demo, demo_emotions)",
         ),
         ({"experiments": {"new": {"train": {}}}}, "experiments.new: 'dataset' is missing"),
+        ({"search": {"space": {"optimizer": ["adam"]}}}, "search.space: unknown key 'optimizer'"),
+        ({"search": {"sampler": "cmaes"}}, "search.sampler: 'cmaes' is not one of tpe, random"),
+        (
+            {"search": {"space": {"learning_rate": {"low": "1e-5", "high": 1.0e-4}}}},
+            "search.space.learning_rate.low: '1e-5' is not a number (YAML reads 1e-5 as text: "
+            "write it with a decimal point, e.g. 1.0e-5)",
+        ),
     ],
 )
 def test_each_mistake_is_one_line_naming_the_key(sections, expected):
@@ -172,6 +179,29 @@ def test_each_mistake_is_one_line_naming_the_key(sections, expected):
             {"demo_emotions": {"train": {"metric": "f1_positive"}}},
             "experiments.demo_emotions.train.metric: 'f1_positive' has no meaning for the "
             f"multi-label dataset {EMOTIONS}",
+        ),
+        (
+            {"demo": {"search": {"space": {"learning_rate": {"low": 1e-3, "high": 1e-4}}}}},
+            "experiments.demo.search.space.learning_rate: empty or inverted range: low 0.001 "
+            "is not below high 0.0001",
+        ),
+        (
+            {"demo": {"search": {"space": {"warmup": {"low": 0.0, "high": 0.3, "log": True}}}}},
+            "experiments.demo.search.space.warmup: a log range needs low above 0, not 0.0",
+        ),
+        (
+            {"demo": {"search": {"space": {"batch_size": [16, 0]}}}},
+            "experiments.demo.search.space.batch_size.1: 0 is less than the minimum of 1",
+        ),
+        (
+            {"demo": {"search": {"space": {"epochs": {"low": 0, "high": 3}}}}},
+            "experiments.demo.search.space.epochs: 0 is less than the minimum of 1",
+        ),
+        (
+            {"demo": {"search": {"storage": "postgresql://ann:s3cret@db/optuna"}}},
+            "experiments.demo.search.storage: holds a password, which would be written to "
+            "settings.yaml and Snakemake's records; put it in PGPASSWORD or ~/.pgpass (or the "
+            "database's own password file) instead",
         ),
         (
             {"demo": {"augment": {"similarity_band": [0.9, 0.5]}}},

@@ -13,8 +13,8 @@ LAYERS = [
     {"config", "metrics", "llm_requests", "download", "push", "comparison"},
     {"thresholds", "model_card", "prepare"},
     {"encoding", "modeling", "predictor", "epochs"},
-    {"training", "inference", "baselines", "similarity", "augment"},
-    {"stages", "figures"},
+    {"training", "inference", "baselines", "similarity", "augment", "search"},
+    {"stages", "figures", "tracking"},
 ]
 
 

@@ -21,6 +21,7 @@ import functools
 import json
 import reprlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -28,7 +29,20 @@ from textclf import registry
 from textclf.labels import MULTI, SINGLE, infer_problem_type
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
-SECTIONS = ("data", "columns", "model", "train", "finetune", "llm", "augment", "baselines", "push")
+# Every section an experiment may override.
+SECTIONS = (
+    "data",
+    "columns",
+    "model",
+    "train",
+    "finetune",
+    "llm",
+    "augment",
+    "baselines",
+    "push",
+    "search",
+    "tracking",
+)
 # Settings that only mean something for one problem type, by the type they need.
 MULTI_LABEL_ONLY = {
     ("train", "pos_weight"),
@@ -188,6 +202,20 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
         raise SettingsError(
             f"{where}.augment.similarity_band: low {band[0]} is above high {band[1]}"
         )
+    _check_search_space(f"{where}.search.space", settings["search"]["space"])
+    uri = settings["tracking"]["uri"]
+    if uri is not None and urlsplit(uri).password is not None:
+        raise SettingsError(
+            f"{where}.tracking.uri: holds a password, which would be written to settings.yaml "
+            "and every run's params; put it in MLFLOW_TRACKING_PASSWORD instead"
+        )
+    storage = settings["search"]["storage"]
+    if storage is not None and urlsplit(storage).password is not None:
+        raise SettingsError(
+            f"{where}.search.storage: holds a password, which would be written to settings.yaml "
+            "and Snakemake's records; put it in PGPASSWORD or ~/.pgpass (or the database's own "
+            "password file) instead"
+        )
     problem_type, labels = dataset_labels(settings)
     if problem_type is None:
         return
@@ -217,6 +245,25 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
                 f"{where}.{stage}.metric: 'f1_positive' has no meaning for "
                 f"the multi-label dataset {settings['dataset']}"
             )
+
+
+def _check_search_space(where: str, space: dict) -> None:
+    """Every end of a range and every choice must be a valid value of its training setting,
+    and a range must hold more than one value."""
+    training = _deref(schema()["$defs"]["training"])["properties"]
+    for name, spec in space.items():
+        values = spec if isinstance(spec, list) else [spec["low"], spec["high"]]
+        for value in values:
+            error = _first_error({"$defs": schema()["$defs"], **training[name]}, value)
+            if error is not None:
+                raise SettingsError(_one_line(error, f"{where}.{name}"))
+        if isinstance(spec, dict) and not spec["low"] < spec["high"]:
+            raise SettingsError(
+                f"{where}.{name}: empty or inverted range: low {spec['low']} is not below high "
+                f"{spec['high']}"
+            )
+        if isinstance(spec, dict) and spec.get("log") and spec["low"] <= 0:
+            raise SettingsError(f"{where}.{name}: a log range needs low above 0, not {spec['low']}")
 
 
 def dataset_labels(settings: dict) -> tuple[str | None, set[str]]:
@@ -275,6 +322,14 @@ TYPE_NAMES = {
 }
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _one_line(error, prefix: str = "") -> str:
     """A jsonschema error as one line: key path, problem, closest valid name."""
     where = _where(error.absolute_path, prefix)
@@ -288,7 +343,10 @@ def _one_line(error, prefix: str = "") -> str:
         types = error.validator_value
         types = [types] if isinstance(types, str) else types
         wanted = " or ".join(TYPE_NAMES.get(t, t) for t in types)
-        return f"{where}: {reprlib.repr(value)} is not {wanted}"
+        hint = ""
+        if isinstance(value, str) and "number" in types and _is_number(value):
+            hint = f" (YAML reads {value} as text: write it with a decimal point, e.g. 1.0e-5)"
+        return f"{where}: {reprlib.repr(value)} is not {wanted}{hint}"
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
         hint = _closest(value, error.validator_value) if isinstance(value, str) else ""

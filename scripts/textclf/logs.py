@@ -7,8 +7,8 @@ from textclf.tsv import DataError
 
 
 def _log_uncaught(kind, error, trace):
-    if issubclass(kind, DataError):  # the user's input: one line says it all
-        logging.getLogger("textclf").error("DataError: %s", error)
+    if issubclass(kind, DataError):  # the user's input or setup: one line says it all
+        logging.getLogger("textclf").error("%s: %s", kind.__name__, error)
     else:
         logging.getLogger("textclf").critical("failed", exc_info=(kind, error, trace))
 

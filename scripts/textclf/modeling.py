@@ -123,6 +123,13 @@ def set_trainable_depth(model, depth: int) -> str:
     return "+".join(parts)
 
 
+def set_dropout(model, probability: float) -> None:
+    """Set the drop probability of every dropout layer of the model."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = probability
+
+
 def count_trainable(model) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

@@ -31,6 +31,7 @@ class ModelKind:
     predictor: str  # "module:Class" of the Predictor that loads a saved folder
     produced: Callable[[dict], bool]  # whether an experiment with these settings has one
     folder: str = "checkpoints"  # under results/<experiment>/
+    trained_by: str = ""  # the rule that makes it ("{name}": the kind's name), for benchmarks
 
 
 KINDS: dict[str, ModelKind] = {}
@@ -41,27 +42,30 @@ def register(kind: ModelKind) -> ModelKind:
     return kind
 
 
-register(
-    ModelKind(
-        "scratch",
+def _baseline(name: str, predictor: str) -> ModelKind:
+    return ModelKind(
+        name,
         BASELINE,
-        "textclf.baselines:ScratchModel",
-        lambda s: "scratch" in s["baselines"]["models"],
-        "baselines",
+        predictor,
+        produced=lambda s: name in s["baselines"]["models"],
+        folder="baselines",
+        trained_by="baseline_{name}",
     )
+
+
+register(_baseline("scratch", "textclf.baselines:ScratchModel"))
+register(_baseline("tfidf", "textclf.baselines:TfidfModel"))
+register(
+    ModelKind("stage1", STAGE, "textclf.inference:Classifier", lambda s: True, trained_by="train")
 )
 register(
     ModelKind(
-        "tfidf",
-        BASELINE,
-        "textclf.baselines:TfidfModel",
-        lambda s: "tfidf" in s["baselines"]["models"],
-        "baselines",
+        "finetuned",
+        STAGE,
+        "textclf.inference:Classifier",
+        produced=lambda s: s["hard_examples"],
+        trained_by="finetune",
     )
-)
-register(ModelKind("stage1", STAGE, "textclf.inference:Classifier", lambda s: True))
-register(
-    ModelKind("finetuned", STAGE, "textclf.inference:Classifier", lambda s: s["hard_examples"])
 )
 
 

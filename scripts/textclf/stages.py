@@ -25,9 +25,16 @@ from textclf.inference import (
 )
 from textclf.labels import LabelSpace
 from textclf.model_card import model_card
-from textclf.modeling import init_prior_bias, label_space, load_classifier
+from textclf.modeling import label_space, load_classifier
 from textclf.registry import footprint, load_predictor, read_manifest, write_manifest
-from textclf.training import TrainSettings, save_checkpoint, train, tune_thresholds
+from textclf.search import best_settings
+from textclf.training import (
+    TrainSettings,
+    new_classifier,
+    save_checkpoint,
+    train,
+    tune_thresholds,
+)
 from textclf.tsv import atomic_path, read_tsv, write_csv, write_tsv
 
 log = logging.getLogger("textclf")
@@ -66,7 +73,13 @@ def run_stage1(
     out_dir,
     threads=1,
     card: dict | None = None,
+    best_yaml=None,
 ):
+    """Stage 1; with `best_yaml` (a search's best trial) its settings replace the configured
+    ones they cover."""
+    if best_yaml is not None:
+        settings = {**settings, **best_settings(best_yaml)}
+        log.info("stage 1 with the search's best settings: %s", best_settings(best_yaml))
     settings = from_section(TrainSettings, settings, "train")
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
     space = LabelSpace.read(dataset_json)
@@ -78,9 +91,7 @@ def run_stage1(
         len(space.labels),
         list(space.labels),
     )
-    model, tokenizer = load_classifier(model_name, space, settings.seed)
-    if space.multi_label and not settings.pos_weight:  # with pos_weight, 0 is the balanced start
-        init_prior_bias(model, space.targets(train_rows["label"]))
+    model, tokenizer = new_classifier(model_name, space, settings, train_rows)
     _train_and_save(
         model,
         tokenizer,

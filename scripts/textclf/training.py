@@ -39,8 +39,11 @@ from textclf.metrics import SELECTABLE
 from textclf.modeling import (
     count_trainable,
     encoder_layers,
+    init_prior_bias,
     label_space,
+    load_classifier,
     pick_device,
+    set_dropout,
     set_trainable_depth,
 )
 from textclf.registry import write_manifest
@@ -72,6 +75,7 @@ class TrainSettings:
     pos_weight: bool
     threshold: str | float
     mixed_precision: str
+    dropout: float | None
 
     def __post_init__(self):
         if self.metric not in (*SELECTABLE, "auto"):
@@ -88,6 +92,15 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def new_classifier(model_name: str, space: LabelSpace, settings: TrainSettings, train_rows):
+    """(model, tokenizer): the encoder with a new head for `space`, seeded. A new multi-label
+    head starts at each label's prior (but not with pos_weight, where 0 is the balanced start)."""
+    model, tokenizer = load_classifier(model_name, space, settings.seed)
+    if space.multi_label and not settings.pos_weight:
+        init_prior_bias(model, space.targets(train_rows["label"]))
+    return model, tokenizer
 
 
 def _param_groups(model, weight_decay: float):
@@ -182,6 +195,8 @@ def train(
     seed_everything(settings.seed)
     device = pick_device()
     model.to(device)
+    if settings.dropout is not None:
+        set_dropout(model, settings.dropout)
     space = label_space(model)
     metric = settings.selection_metric(space)
     pad_id = tokenizer.pad_token_id
