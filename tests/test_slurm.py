@@ -52,9 +52,10 @@ def test_demo_through_slurm_matches_a_local_run(tmp_path, tiny_bert):
         job_id, comment, state = line.split("|")
         assert state == "COMPLETED", line
         ran[comment.split("_wildcards_")[0].removeprefix("rule_")] += 1
-    local_rules = {"settings": expected.pop("settings")}  # writes a record on the submit host
+    # local rules run on the submitting host: the settings record and the tracking writer
+    local_rules = {rule: expected.pop(rule) for rule in ("settings", "track")}
     assert dict(ran) == expected  # every other job of the local run, a completed Slurm job
-    assert local_rules == {"settings": 1}
+    assert local_rules == {"settings": 1, "track": 1}
     local_prediction = (local / TARGET).read_text()
     assert (cluster / TARGET).read_text() == local_prediction
     assert len(local_prediction.splitlines()) == 121
