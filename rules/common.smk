@@ -72,6 +72,14 @@ def final_checkpoint(wildcards):
     return registry.model_folder(wildcards.experiment, stages(wildcards.experiment)[-1])
 
 
+def predicting_model(wildcards):
+    """The folder of the model that writes prediction.csv (predict.model; final: the last stage)."""
+    chosen = settings(wildcards.experiment)["predict"]["model"]
+    if chosen == "final":
+        return final_checkpoint(wildcards)
+    return registry.model_folder(wildcards.experiment, chosen)
+
+
 def is_multi_label(experiment):
     """Whether the experiment is multi-label as far as it is known before `prepare` runs; it
     only chooses which figures to draw."""
@@ -228,11 +236,20 @@ def models(experiment):
 
 
 def comparison_inputs(wildcards):
-    """Metrics JSON of every model of the experiment, keyed by model name."""
+    """Metrics JSON of every model of the experiment, keyed by model name, and the speed table."""
     return {
         model: f"results/{wildcards.experiment}/metrics/{model}.json"
         for model in models(wildcards.experiment)
-    }
+    } | {"speed": f"results/{wildcards.experiment}/metrics/speed.tsv"}
+
+
+def model_names(wildcards):
+    return models(wildcards.experiment)
+
+
+def model_folders(wildcards):
+    """The saved folder of every model of the experiment, in model_names' order."""
+    return [registry.model_folder(wildcards.experiment, m) for m in models(wildcards.experiment)]
 
 
 def baseline_settings(wildcards):
@@ -266,6 +283,15 @@ def section(name):
 
     def lookup(wildcards):
         return settings(wildcards.experiment)[name]
+
+    return lookup
+
+
+def compress_settings(name):
+    """Params function: one part of the experiment's compress section."""
+
+    def lookup(wildcards):
+        return settings(wildcards.experiment)["compress"][name]
 
     return lookup
 

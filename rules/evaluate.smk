@@ -21,3 +21,26 @@ rule evaluate:
         "../envs/torch.yaml"
     script:
         "../scripts/evaluate.py"
+
+
+# Every model's latency and throughput, one model after another in one job (parallel evaluate
+# jobs share the cores, so their times do not compare).
+rule speed:
+    input:
+        models=model_folders,
+        valid="results/{experiment}/data/valid.tsv",
+    output:
+        speed="results/{experiment}/metrics/speed.tsv",
+    log:
+        "results/{experiment}/logs/speed.log",
+    params:
+        models=model_names,
+        max_length=max_length,
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/speed.py"

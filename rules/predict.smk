@@ -1,6 +1,6 @@
 rule predict:
     input:
-        checkpoint=final_checkpoint,
+        model=predicting_model,
         test="results/{experiment}/data/test.tsv",
     output:
         prediction="results/{experiment}/prediction.csv",

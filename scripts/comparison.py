@@ -4,4 +4,5 @@ from textclf.comparison import write_comparison
 from textclf.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-write_comparison(metrics_files=dict(snakemake.input.items()), out_tsv=snakemake.output.table)
+metrics = {name: path for name, path in snakemake.input.items() if name != "speed"}
+write_comparison(metrics, snakemake.input.speed, snakemake.output.table)

@@ -77,27 +77,34 @@ def test_comparison_table_has_one_row_per_model(tmp_path):
                 "accuracy": accuracy,
                 "f1_macro": 0.7,
                 "f1_micro": 0.8,
+                "precision_macro": 0.75,
+                "recall_macro": 0.65,
                 "per_class": per_class,
             },
             "parameters": 100,
             "size_bytes": 2_000_000,
             "train_seconds": 3.5,
-            "inference_seconds_per_1000": 0.25,
         }
         files[model] = tmp_path / f"{model}.json"
         files[model].write_text(json.dumps(metrics))
-    table = comparison_table(files)
+    speed = tmp_path / "speed.tsv"
+    speed.write_text("model\tlatency_ms\ttexts_per_second\nstage1\t2.5\t400\ntfidf\t0.2\t5000\n")
+    table = comparison_table(files, speed)
     assert table["model"].tolist() == ["tfidf", "stage1"]
     assert table.columns.tolist() == [
         "model",
         "accuracy",
         "f1_macro",
         "f1_micro",
+        "precision_macro",
+        "recall_macro",
         "parameters",
         "size_mb",
         "train_seconds",
-        "inference_seconds_per_1000",
+        "latency_ms",
+        "texts_per_second",
         "f1_a",
         "f1_b",
     ]
     assert table["f1_a"].tolist() == [0.8, 0.9] and table["size_mb"].tolist() == [2.0, 2.0]
+    assert table["texts_per_second"].tolist() == [5000, 400]  # by model, not by row order

@@ -10,11 +10,11 @@ PACKAGE = REPO / "scripts" / "textclf"
 # torch; registry names its classes as "module:Class" strings, loaded only when needed.
 LAYERS = [
     {"tsv", "labels", "logs", "preprocess", "llm_server", "registry"},
-    {"config", "metrics", "llm_requests", "download", "push", "comparison"},
+    {"config", "metrics", "llm_requests", "download", "push", "comparison", "speed"},
     {"thresholds", "model_card", "prepare"},
     {"encoding", "modeling", "predictor", "epochs"},
     {"training", "inference", "baselines", "similarity", "augment", "search"},
-    {"stages", "figures", "tracking"},
+    {"stages", "figures", "tracking", "compression", "pruning", "distillation"},
 ]
 
 

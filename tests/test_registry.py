@@ -67,9 +67,13 @@ def test_a_registered_kind_is_offered_listed_evaluated_and_compared(keyword_kind
     assert 0.5 < metrics["valid"]["accuracy"] <= 1.0
 
     (out / "stage1.json").write_text(json.dumps({**metrics, "parameters": 7}))
-    table = comparison_table({name: out / f"{name}.json" for name in ("keyword", "stage1")})
+    speed = out / "speed.tsv"
+    speed.write_text("model\tlatency_ms\ttexts_per_second\nkeyword\t0.1\t900\nstage1\t9\t90\n")
+    names = ("keyword", "stage1")
+    table = comparison_table({name: out / f"{name}.json" for name in names}, speed)
     assert table["model"].tolist() == ["keyword", "stage1"]
     assert table["parameters"].tolist() == [0, 7]
+    assert table["texts_per_second"].tolist() == [900, 90]
 
 
 def test_without_the_entry_the_kind_is_refused_by_name():
@@ -82,6 +86,7 @@ def test_without_the_entry_the_kind_is_refused_by_name():
 def test_kinds_and_roles_of_the_built_in_models():
     assert registry.names(BASELINE) == ["scratch", "tfidf"]
     assert registry.names(registry.STAGE) == ["stage1", "finetuned"]
+    assert registry.names(registry.COMPRESSED) == ["onnx", "onnx-int8"]
     emotions = {
         "default_experiment": "e",
         "experiments": {"e": {"dataset": str(EMOTIONS), "hard_examples": False}},

@@ -1,6 +1,7 @@
 """Stage-1/2 training with a tiny random BERT: unfreezing, early stopping, determinism."""
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,7 +11,15 @@ from conftest import demo_rows
 from textclf import training
 from textclf.encoding import length_grouped_batches
 from textclf.epochs import EarlyStopping, Unfreezing
-from textclf.modeling import encoder_layers, load_classifier, set_trainable_depth
+from textclf.inference import Classifier
+from textclf.modeling import (
+    encoder_layers,
+    load_classifier,
+    native_bf16,
+    resolve_precision,
+    set_trainable_depth,
+)
+from textclf.registry import read_manifest
 from textclf.training import TrainSettings, save_checkpoint, train
 
 LABELS = ["INFORMATIVE", "UNINFORMATIVE"]
@@ -177,13 +186,41 @@ def test_torch_threads_follow_the_rule_threads(tiny_bert, rows):
         assert torch.get_num_threads() == threads
 
 
-def test_mixed_precision_is_used_only_on_a_gpu():
-    from textclf.training import autocast_dtype
+def test_precision_auto_is_bf16_only_where_the_device_has_it(monkeypatch):
+    cpu = torch.device("cpu")
+    flags = set(Path("/proc/cpuinfo").read_text().split())
+    assert native_bf16(cpu) == bool(flags & {"avx512_bf16", "amx_bf16"})
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert resolve_precision("auto", cpu) == "fp32"
+    assert resolve_precision("bf16", cpu) == "bf16"  # asked for: emulated, but honoured
+    assert resolve_precision("fp16", cpu) == "fp32"  # fp16 autocast is for CUDA GPUs
+    assert resolve_precision("none", cpu) == "fp32"
 
-    assert autocast_dtype("none", torch.device("cuda")) is None
-    assert autocast_dtype("bf16", torch.device("cpu")) is None
-    assert autocast_dtype("bf16", torch.device("cuda")) == torch.bfloat16
-    assert autocast_dtype("fp16", torch.device("cuda")) == torch.float16
+
+def test_bf16_and_fp32_training_reach_the_same_predictions(tmp_path, tiny_bert):
+    valid = demo_rows("valid")
+    predicted = {}
+    for mixed_precision, precision in (("none", "fp32"), ("bf16", "bf16")):
+        model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+        settings = TrainSettings(
+            epochs=4,
+            batch_size=16,
+            unfreeze="none",
+            learning_rate=3e-3,
+            mixed_precision=mixed_precision,
+        )
+        model, history = train(model, tokenizer, demo_rows("train"), valid, settings)
+        assert set(history["precision"]) == {precision}
+        assert history["valid_accuracy"].max() > 0.9
+        save_checkpoint(model, tokenizer, history, settings, tmp_path / precision, "stage1")
+        assert read_manifest(tmp_path / precision)["precision"] == precision
+        classifier = Classifier(tmp_path / precision)
+        assert classifier.precision == (precision if native_bf16(torch.device("cpu")) else "fp32")
+        predicted[precision] = classifier.predict(valid["text"])["predicted"]
+    assert (predicted["fp32"] == predicted["bf16"]).mean() >= 0.95
 
 
 def test_early_stopping_alone_keeps_the_best_weights_and_counts_patience():

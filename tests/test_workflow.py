@@ -63,6 +63,11 @@ def copy_workflow(workdir: Path, tiny_bert: Path) -> Path:
     config["finetune"] = {"epochs": 1}
     config["augment"] = {"max_rows": AUGMENT_ROWS}
     config["experiments"]["demo_emotions"]["augment"]["max_rows"] = AUGMENT_ROWS
+    config["experiments"]["demo_emotions"]["compress"] = {
+        "models": ["onnx", "onnx-int8", "pruned", "distilled"],
+        "distill": {"layers": 1, "epochs": 1},
+    }
+    config["experiments"]["demo_emotions"]["predict"] = {"model": "onnx-int8"}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return workdir
 
@@ -169,6 +174,17 @@ def test_two_experiments_at_once_one_multilabel(workflow):
     )
     hard = read_tsv(out / "mine" / "misclassified.tsv")
     assert (hard["predicted"] != hard["label"]).all()
+    assert "compressed/onnx-int8" in (out / "logs" / "predict.log").read_text()
+    comparison = read_tsv(out / "comparison.tsv").set_index("model")
+    compressed = ["onnx", "onnx-int8", "pruned", "distilled"]
+    assert comparison.index.tolist() == ["scratch", "tfidf", "stage1", "finetuned", *compressed]
+    for kind in compressed:
+        folder = out / "compressed" / kind
+        assert json.loads((folder / "manifest.json").read_text())["kind"] == kind
+        record = json.loads((folder / "thresholds.json").read_text())
+        assert set(record["per_class"]) == set(feelings)
+    speed = comparison[["latency_ms", "texts_per_second"]].astype(float)
+    assert (speed > 0).all().all()
     demo_per_class = read_tsv(workflow / "results" / "demo" / "metrics" / "stage1_per_class.tsv")
     assert demo_per_class["label"].tolist() == ["INFORMATIVE", "UNINFORMATIVE"] * 2
 

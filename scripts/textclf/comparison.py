@@ -1,8 +1,9 @@
 """Rule `comparison`: every model an experiment produced, side by side (`comparison.tsv`).
 
-Reads each model's metrics JSON (written by `evaluate`) and writes one row per model: accuracy,
-macro-F1 and the F1 of every class on valid, parameters, size on disk, training time and
-inference time per 1,000 texts.
+Reads each model's metrics JSON (written by `evaluate`) and the speed table (written by `speed`,
+all models measured in one job) and writes one row per model: accuracy, macro-F1, micro-F1,
+macro precision and recall and the F1 of every class on valid, parameters, size on disk,
+training time, latency at batch 1 and throughput at batch 64.
 """
 
 from __future__ import annotations
@@ -21,14 +22,18 @@ COLUMNS = [
     "accuracy",
     "f1_macro",
     "f1_micro",
+    "precision_macro",
+    "recall_macro",
     "parameters",
     "size_mb",
     "train_seconds",
-    "inference_seconds_per_1000",
+    "latency_ms",
+    "texts_per_second",
 ]
 
 
-def comparison_table(metrics_files: dict[str, str | Path]) -> pd.DataFrame:
+def comparison_table(metrics_files: dict[str, str | Path], speed_tsv) -> pd.DataFrame:
+    speed = pd.read_csv(speed_tsv, sep="\t").set_index("model")
     rows = []
     for model, path in metrics_files.items():
         metrics = json.loads(Path(path).read_text())
@@ -38,10 +43,13 @@ def comparison_table(metrics_files: dict[str, str | Path]) -> pd.DataFrame:
             "accuracy": valid["accuracy"],
             "f1_macro": valid["f1_macro"],
             "f1_micro": valid["f1_micro"],
+            "precision_macro": valid["precision_macro"],
+            "recall_macro": valid["recall_macro"],
             "parameters": metrics["parameters"],
             "size_mb": metrics["size_bytes"] / 1e6,
             "train_seconds": metrics["train_seconds"],
-            "inference_seconds_per_1000": metrics["inference_seconds_per_1000"],
+            "latency_ms": speed.loc[model, "latency_ms"],
+            "texts_per_second": speed.loc[model, "texts_per_second"],
         }
         row |= {f"f1_{entry['label']}": entry["f1"] for entry in valid["per_class"]}
         rows.append(row)
@@ -51,7 +59,7 @@ def comparison_table(metrics_files: dict[str, str | Path]) -> pd.DataFrame:
     return table
 
 
-def write_comparison(metrics_files: dict[str, str | Path], out_tsv) -> None:
-    table = comparison_table(metrics_files)
+def write_comparison(metrics_files: dict[str, str | Path], speed_tsv, out_tsv) -> None:
+    table = comparison_table(metrics_files, speed_tsv)
     log.info("comparison on valid:\n%s", table[COLUMNS].to_string(index=False))
     write_tsv(table, out_tsv)

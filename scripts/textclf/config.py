@@ -42,6 +42,8 @@ SECTIONS = (
     "push",
     "search",
     "tracking",
+    "compress",
+    "predict",
 )
 # Settings that only mean something for one problem type, by the type they need.
 MULTI_LABEL_ONLY = {
@@ -164,10 +166,12 @@ def check(config: dict) -> dict[str, dict]:
 
 
 def _contract() -> dict:
-    """The schema with the baselines it offers taken from the registry of model kinds."""
+    """The schema with the baselines and compressed models it offers taken from the registry
+    of model kinds."""
     contract = copy.deepcopy(schema())
-    models = contract["$defs"]["baselines"]["properties"]["models"]
-    models["items"] = {"enum": registry.names(registry.BASELINE)}
+    for section, role in (("baselines", registry.BASELINE), ("compress", registry.COMPRESSED)):
+        models = contract["$defs"][section]["properties"]["models"]
+        models["items"] = {"enum": registry.names(role)}
     return contract
 
 
@@ -215,6 +219,13 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
             f"{where}.search.storage: holds a password, which would be written to settings.yaml "
             "and Snakemake's records; put it in PGPASSWORD or ~/.pgpass (or the database's own "
             "password file) instead"
+        )
+    produced = registry.models(settings)
+    chosen = settings["predict"]["model"]
+    if chosen != "final" and chosen not in produced:
+        raise SettingsError(
+            f"{where}.predict.model: {chosen!r} is not a model this experiment produces "
+            f"(final, {', '.join(produced)})"
         )
     problem_type, labels = dataset_labels(settings)
     if problem_type is None:

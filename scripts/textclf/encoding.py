@@ -37,17 +37,30 @@ def length_grouped_batches(lengths, batch_size: int, generator: torch.Generator)
 
 
 @torch.no_grad()
-def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 64):
-    """Logits in input order; batches are formed by sorted length for speed."""
-    model.eval()
-    device = next(model.parameters()).device
+def logits_in_order(run, encoded: list[list[int]], pad_id: int, labels: int, batch_size: int = 64):
+    """Logits of `run(batch)` for every sequence, in input order; batches are formed by sorted
+    length, so little padding is computed."""
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    logits = torch.empty((len(encoded), model.config.num_labels))
+    logits = torch.empty((len(encoded), labels))
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
-        batch = collate([encoded[i] for i in index], pad_id, device)
-        logits[index] = model(**batch).logits.float().cpu()
+        logits[index] = run(collate([encoded[i] for i in index], pad_id, "cpu")).float()
     return logits
+
+
+@torch.no_grad()
+def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 64, dtype=None):
+    """A transformer's logits in input order. `dtype`: autocast to bf16 or fp16; None = full
+    precision."""
+    model.eval()
+    device = next(model.parameters()).device
+
+    def run(batch):
+        batch = {name: values.to(device) for name, values in batch.items()}
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            return model(**batch).logits.cpu()
+
+    return logits_in_order(run, encoded, pad_id, model.config.num_labels, batch_size)
 
 
 def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:

@@ -99,7 +99,7 @@ fine-tuning workflow.
 ## Training
 
 Kept epoch {int(best["epoch"])} of {len(history)} (best validation score; the full history is
-in `history.tsv`). Settings:
+in `history.tsv`), trained in {best.get("precision", "fp32")}. Settings:
 
 ```json
 {json.dumps(settings, indent=2)}

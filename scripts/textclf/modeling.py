@@ -47,21 +47,100 @@ def load_classifier(name: str, labels: LabelSpace | list[str] | None = None, see
         config.label2id = {label: i for i, label in enumerate(space.labels)}
         config.problem_type = HF_PROBLEM_TYPE[space.problem_type]
         config.label_separator = space.separator
-    model = AutoModelForSequenceClassification.from_pretrained(source, config=config)
+    if getattr(config, PRUNED, None):
+        model = _load_pruned(source, config)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(source, config=config)
     if tokenizer.pad_token is None:  # GPT-style tokenizers have none
         tokenizer.pad_token = tokenizer.eos_token
         model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
 
+# Structured pruning leaves layers of different sizes, which `from_pretrained` cannot build
+# from config.json alone: the kept sizes are recorded in the config under PRUNED, and
+# load_classifier builds the full-size model, cuts it to those sizes and loads the weights.
+PRUNED = "textclf_pruned"
+
+
+def layer_parts(layer) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """(self-attention, attention output block, feed-forward block) of a BERT-family layer
+    (BERT, MiniLM, RoBERTa, ...)."""
+    try:
+        return layer.attention.self, layer.attention.output, (layer.intermediate, layer.output)
+    except AttributeError as error:
+        raise ValueError(
+            f"{type(layer).__name__}: structured pruning knows BERT-family layers "
+            "(attention.self.query/key/value, attention.output.dense, intermediate.dense, "
+            "output.dense)"
+        ) from error
+
+
+def _keep(linear: nn.Linear, index: torch.Tensor, dim: int) -> nn.Linear:
+    """A copy of `linear` with only the outputs (dim 0) or inputs (dim 1) in `index`."""
+    weight = linear.weight.index_select(dim, index).detach().clone()
+    bias = linear.bias
+    if bias is not None and dim == 0:
+        bias = bias.index_select(0, index)
+    kept = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    kept.weight.data.copy_(weight)
+    if bias is not None:
+        kept.bias.data.copy_(bias.detach())
+    return kept.to(linear.weight.device)
+
+
+def prune_layer(layer, heads: list[int], neurons: list[int]) -> None:
+    """Keep only these attention heads and feed-forward neurons of `layer` (at least one of
+    each): the weights are cut, so the layer is really smaller and faster."""
+    if not heads or not neurons:
+        raise ValueError("a layer keeps at least one attention head and one neuron")
+    attention, attention_output, (intermediate, output) = layer_parts(layer)
+    size = attention.attention_head_size
+    rows = torch.tensor([h * size + i for h in sorted(heads) for i in range(size)])
+    for name in ("query", "key", "value"):
+        setattr(attention, name, _keep(getattr(attention, name), rows, 0))
+    attention_output.dense = _keep(attention_output.dense, rows, 1)
+    attention.num_attention_heads = len(heads)
+    attention.all_head_size = len(heads) * size
+    kept = torch.tensor(sorted(neurons))
+    intermediate.dense = _keep(intermediate.dense, kept, 0)
+    output.dense = _keep(output.dense, kept, 1)
+
+
+def layer_sizes(model) -> dict[str, list[int]]:
+    """Attention heads and feed-forward neurons of each encoder layer."""
+    parts = [layer_parts(layer) for layer in encoder_layers(model)]
+    return {
+        "heads": [attention.num_attention_heads for attention, _, _ in parts],
+        "neurons": [ffn[0].dense.out_features for _, _, ffn in parts],
+    }
+
+
+def _load_pruned(source, config):
+    from safetensors.torch import load_file
+
+    sizes = getattr(config, PRUNED)
+    model = AutoModelForSequenceClassification.from_config(config)
+    for layer, heads, neurons in zip(
+        encoder_layers(model), sizes["heads"], sizes["neurons"], strict=True
+    ):
+        prune_layer(layer, list(range(heads)), list(range(neurons)))
+    model.load_state_dict(load_file(str(Path(source) / "model.safetensors")), strict=True)
+    return model
+
+
 def model_labels(model) -> list[str]:
-    return [model.config.id2label[i] for i in range(model.config.num_labels)]
+    """The labels of a model (or of its config), in output order."""
+    config = getattr(model, "config", model)
+    return [config.id2label[i] for i in range(config.num_labels)]
 
 
 def label_space(model) -> LabelSpace:
-    multi = model.config.problem_type == HF_PROBLEM_TYPE[MULTI]
-    separator = getattr(model.config, "label_separator", ",")
-    return LabelSpace(tuple(model_labels(model)), MULTI if multi else SINGLE, separator)
+    """The label space of a model, or of its config."""
+    config = getattr(model, "config", model)
+    multi = config.problem_type == HF_PROBLEM_TYPE[MULTI]
+    separator = getattr(config, "label_separator", ",")
+    return LabelSpace(tuple(model_labels(config)), MULTI if multi else SINGLE, separator)
 
 
 def output_layer(model) -> nn.Linear:
@@ -136,3 +215,29 @@ def count_trainable(model) -> int:
 
 def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively: a CUDA GPU with bf16, or a CPU with AVX-512 BF16
+    or AMX (elsewhere bf16 is emulated, and slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own probes
+    return device.type == "cpu" and any(getattr(torch.cpu, c, lambda: False)() for c in checks)
+
+
+def resolve_precision(mixed_precision: str, device: torch.device) -> str:
+    """The precision a model trains or runs in on `device`: fp32, bf16 or fp16 (autocast).
+    `auto`: bf16 where the device has it natively, else fp32; fp16 needs a CUDA GPU (on other
+    devices: fp32). A saved model records the precision it was trained in (its manifest), and
+    runs in it where the device allows, the same way."""
+    if mixed_precision in ("none", "fp32"):
+        return "fp32"
+    if mixed_precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if mixed_precision == "fp16" and device.type != "cuda":
+        return "fp32"
+    return mixed_precision

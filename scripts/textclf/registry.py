@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = "manifest.json"
-STAGE, BASELINE = "stage", "baseline"
+STAGE, BASELINE, COMPRESSED = "stage", "baseline", "compressed"
 
 
 @dataclass(frozen=True)
 class ModelKind:
     name: str
-    role: str  # STAGE (the method's trained stages, in order) or BASELINE
+    role: str  # STAGE (the method's trained stages, in order), BASELINE or COMPRESSED
     predictor: str  # "module:Class" of the Predictor that loads a saved folder
     produced: Callable[[dict], bool]  # whether an experiment with these settings has one
     folder: str = "checkpoints"  # under results/<experiment>/
@@ -69,14 +69,34 @@ register(
 )
 
 
+def _compressed(name: str, predictor: str, trained_by: str) -> ModelKind:
+    """A compressed copy of the experiment's final model (compress.models)."""
+    return ModelKind(
+        name,
+        COMPRESSED,
+        predictor,
+        produced=lambda s: name in s["compress"]["models"],
+        folder="compressed",
+        trained_by=trained_by,
+    )
+
+
+register(_compressed("onnx", "textclf.compression:OnnxModel", "compress_{name}"))
+register(_compressed("onnx-int8", "textclf.compression:OnnxModel", "compress_{name}"))
+register(_compressed("pruned", "textclf.inference:Classifier", "prune"))
+register(_compressed("distilled", "textclf.inference:Classifier", "distill"))
+
+
 def names(role: str | None = None) -> list[str]:
     return [name for name, kind in KINDS.items() if role in (None, kind.role)]
 
 
 def models(settings: dict, role: str | None = None) -> list[str]:
-    """The models an experiment with these resolved settings produces, baselines first."""
+    """The models an experiment with these resolved settings produces: baselines, the method's
+    stages, then compressed models."""
     produced = [k for k in KINDS.values() if role in (None, k.role) and k.produced(settings)]
-    return [k.name for k in sorted(produced, key=lambda k: k.role != BASELINE)]
+    order = [BASELINE, STAGE, COMPRESSED]
+    return [k.name for k in sorted(produced, key=lambda k: order.index(k.role))]
 
 
 def model_folder(experiment: str, name: str) -> str:

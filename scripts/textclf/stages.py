@@ -176,8 +176,9 @@ def run_evaluate(
 
 
 def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):
-    classifier = Classifier(model_dir, threads, max_length)
+    """prediction.csv from a saved model of any kind."""
+    predictor = load_predictor(model_dir, threads, max_length)
     test = read_tsv(test_tsv)
-    predicted = classifier.predict(test["text"])["predicted"]
+    predicted = predictor.predict(test["text"])["predicted"]
     write_csv(pd.DataFrame({"id": test["id"], "label": predicted}), out_csv)
-    log.info("predict: %d rows -> %s", len(test), Path(out_csv))
+    log.info("predict: %d rows by %s -> %s", len(test), model_dir, Path(out_csv))

@@ -37,12 +37,14 @@ from textclf.epochs import EarlyStopping, EpochCallback, Unfreezing, notify
 from textclf.labels import LabelSpace
 from textclf.metrics import SELECTABLE
 from textclf.modeling import (
+    AUTOCAST,
     count_trainable,
     encoder_layers,
     init_prior_bias,
     label_space,
     load_classifier,
     pick_device,
+    resolve_precision,
     set_dropout,
     set_trainable_depth,
 )
@@ -113,17 +115,6 @@ def _param_groups(model, weight_decay: float):
     ]
 
 
-def autocast_dtype(mixed_precision: str, device: torch.device):
-    """The autocast dtype for `train.mixed_precision`, or None for full precision. Mixed
-    precision is for GPUs: on the CPU it is ignored, with a note in the log."""
-    if mixed_precision == "none":
-        return None
-    if device.type != "cuda":
-        log.info("mixed_precision %s ignored: training on %s", mixed_precision, device)
-        return None
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}[mixed_precision]
-
-
 def loss_function(space: LabelSpace, settings: TrainSettings, targets: torch.Tensor, device):
     """The training loss, with class weights or positive weights from the training targets."""
     if space.multi_label:
@@ -141,9 +132,11 @@ def loss_function(space: LabelSpace, settings: TrainSettings, targets: torch.Ten
     return lambda logits, gold: F.cross_entropy(logits, gold, weight=weight)
 
 
-def _evaluate(model, encoded, gold_values, space: LabelSpace, pad_id, positive_label, metric):
+def _evaluate(
+    model, encoded, gold_values, space: LabelSpace, pad_id, positive_label, metric, dtype=None
+):
     """(valid loss, metrics); multi-label is scored at its best global threshold."""
-    logits = predict_logits(model, encoded, pad_id)
+    logits = predict_logits(model, encoded, pad_id, dtype=dtype)
     targets = torch.tensor(space.targets(gold_values))
     loss_of = F.binary_cross_entropy_with_logits if space.multi_label else F.cross_entropy
     probabilities = probabilities_of(logits, space)
@@ -155,7 +148,9 @@ def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainS
     """thresholds.json of a trained multi-label model, tuned on `valid_rows`."""
     space = label_space(model)
     encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
-    probabilities = probabilities_of(predict_logits(model, encoded, tokenizer.pad_token_id), space)
+    dtype = AUTOCAST[resolve_precision(settings.mixed_precision, model.device)]
+    logits = predict_logits(model, encoded, tokenizer.pad_token_id, dtype=dtype)
+    probabilities = probabilities_of(logits, space)
     average = thresholds.average_for(settings.selection_metric(space))
     gold = space.targets(valid_rows["label"]) > 0
     return thresholds.tune(probabilities, gold, list(space.labels), settings.threshold, average)
@@ -206,8 +201,10 @@ def train(
         targets = torch.tensor(space.targets(train_rows["label"]))
     valid_gold = valid_rows["label"].tolist()
     criterion = loss or loss_function(space, settings, targets, device)
-    amp_dtype = autocast_dtype(settings.mixed_precision, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    precision = resolve_precision(settings.mixed_precision, device)
+    amp_dtype = AUTOCAST[precision]
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    log.info("training in %s on %s", precision, device)
     lengths = [len(s) for s in train_encoded]
 
     unfreezing = Unfreezing(
@@ -262,7 +259,14 @@ def train(
                     time.perf_counter() - started,
                 )
         valid_loss, valid = _evaluate(
-            model, valid_encoded, valid_gold, space, pad_id, settings.positive_label, metric
+            model,
+            valid_encoded,
+            valid_gold,
+            space,
+            pad_id,
+            settings.positive_label,
+            metric,
+            amp_dtype,
         )
         improved = stopping.update(epoch, valid[metric], model)
         history.append(
@@ -276,6 +280,7 @@ def train(
                 "trainable": trainable,
                 "trainable_parameters": count_trainable(model),
                 "seconds": round(time.perf_counter() - started, 2),
+                "precision": precision,
             }
         )
         log.info("epoch %d: %s", epoch, json.dumps(history[-1]))
@@ -309,7 +314,13 @@ def save_checkpoint(
     for multi-label models, thresholds.json, atomically."""
     with atomic_path(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
-        write_manifest(tmp, kind, model.num_parameters(), history["seconds"].astype(float).sum())
+        write_manifest(
+            tmp,
+            kind,
+            model.num_parameters(),
+            history["seconds"].astype(float).sum(),
+            precision=history["precision"].iloc[-1],
+        )
         tokenizer.save_pretrained(tmp)
         if threshold_record is not None:
             thresholds.save(threshold_record, tmp)

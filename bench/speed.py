@@ -1,0 +1,326 @@
+"""The workflow's trainer and predictor against the Hugging Face Trainer and pipeline(), side by
+side in one run on the same machine, data and settings; results into BENCHMARKS.md.
+
+    .venv/bin/python bench/speed.py            # about 30 min on 2 cores; run it alone
+
+Data: WNUT-2020 (../shared/datasets/wnut2020_covid_informative): train 7,000 rows, valid 1,000,
+test 2,000 texts (labels held out). Model: the packaged all-MiniLM-L6-v2. Every measurement runs
+in a process of its own (so its peak resident memory is its own), one after another:
+
+- training, 1 epoch, batch 16, learning rate 5e-5, warm-up 10 %, weight decay 0.01, max length
+  128, seed 42, all layers trained: the workflow's trainer in fp32 and with its default
+  (`mixed_precision: auto`: bf16 autocast where the CPU has it); the HF Trainer in its default
+  configuration (texts tokenised per batch by the collator, random order, fp32) and in its best
+  one (tokenised once, `group_by_length`, `bf16`). Samples/s is training rows / wall time of the
+  whole training call (the workflow's includes its tokenising and one validation pass, so it is
+  a lower bound); accuracy and macro-F1 on valid; McNemar's exact test on the valid rows between
+  the workflow's fp32 and default runs.
+- inference on the 2,000 test texts with the model the workflow's default run trained: the
+  workflow's predictor (fp32 and its default precision), its ONNX and ONNX int8 exports, and
+  `pipeline("text-classification")`: texts/s at batch 64, latency at batch 1 (ms per text, 100
+  texts), the share of predictions identical to the pipeline's.
+- a no-op dry run of the default target (`snakemake -n`, everything up to date), after the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+DATA = REPO.parent / "shared" / "datasets" / "wnut2020_covid_informative"
+WORK = REPO / "results" / "bench_speed"
+RESULTS = REPO / "bench" / "speed_results.json"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+SETTINGS = {
+    "epochs": 1,
+    "batch_size": 16,
+    "learning_rate": 5e-5,
+    "warmup": 0.1,
+    "weight_decay": 0.01,
+    "max_length": 128,
+    "seed": 42,
+    "unfreeze": "none",
+    "patience": 1,
+}
+BATCH, LATENCY_TEXTS = 64, 100
+TRAINING = ["workflow_fp32", "workflow_auto", "hf_default", "hf_best"]
+INFERENCE = ["predict_fp32", "predict_auto", "onnx", "onnx_int8", "pipeline"]
+
+
+def rows(split: str):
+    from textclf.tsv import read_tsv
+
+    return read_tsv(DATA / f"{split}.tsv")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def valid_scores(predicted: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold = rows("valid")["label"].tolist()
+    return {
+        "accuracy": accuracy_score(gold, predicted),
+        "f1_macro": f1_score(gold, predicted, average="macro"),
+    }
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def train_workflow(precision: str, threads: int) -> dict:
+    from textclf.labels import LabelSpace
+    from textclf.training import TrainSettings, new_classifier, save_checkpoint, train
+
+    train_rows, valid_rows = rows("train"), rows("valid")
+    space = LabelSpace(tuple(sorted(set(train_rows["label"]))))
+    settings = TrainSettings(**SETTINGS, mixed_precision=precision)
+    started = time.perf_counter()
+    model, tokenizer = new_classifier(MODEL, space, settings, train_rows)
+    model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
+    seconds = time.perf_counter() - started
+    folder = WORK / f"model_{precision}"
+    save_checkpoint(model, tokenizer, history, settings, folder, "stage1")
+    from textclf.inference import Classifier
+
+    classifier = Classifier(folder, threads, SETTINGS["max_length"])
+    predicted = classifier.predict(valid_rows["text"])["predicted"].tolist()
+    return {
+        "samples_per_s": len(train_rows) / seconds,
+        "seconds": seconds,
+        "precision": history["precision"].iloc[-1],
+        "valid_predictions": predicted,
+        **valid_scores(predicted),
+    }
+
+
+def train_hf(best: bool, threads: int) -> dict:
+    import numpy as np
+    import torch
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    from textclf.labels import LabelSpace
+    from textclf.modeling import load_classifier
+
+    torch.set_num_threads(threads)
+    train_rows, valid_rows = rows("train"), rows("valid")
+    labels = sorted(set(train_rows["label"]))
+    model, tokenizer = load_classifier(MODEL, LabelSpace(tuple(labels)), SETTINGS["seed"])
+    label_id = {label: i for i, label in enumerate(labels)}
+    max_length = SETTINGS["max_length"]
+
+    class Tokenised(torch.utils.data.Dataset):  # tokenised once, as datasets.map would
+        def __init__(self, frame):
+            self.ids = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
+            self.labels = [label_id.get(label, 0) for label in frame["label"]]
+
+        def __len__(self):
+            return len(self.labels)
+
+        def __getitem__(self, i):
+            return {"input_ids": self.ids["input_ids"][i], "labels": self.labels[i]}
+
+    class Texts(torch.utils.data.Dataset):  # tokenised per batch by the collator
+        def __init__(self, frame):
+            self.texts, self.labels = frame["text"].tolist(), frame["label"].tolist()
+
+        def __len__(self):
+            return len(self.texts)
+
+        def __getitem__(self, i):
+            return {"text": self.texts[i], "labels": label_id[self.labels[i]]}
+
+    def tokenise_batch(items):
+        batch = tokenizer(
+            [item["text"] for item in items],
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        batch["labels"] = torch.tensor([item["labels"] for item in items])
+        return batch
+
+    arguments = TrainingArguments(
+        output_dir=str(WORK / "hf"),
+        per_device_train_batch_size=SETTINGS["batch_size"],
+        per_device_eval_batch_size=BATCH,
+        learning_rate=SETTINGS["learning_rate"],
+        num_train_epochs=SETTINGS["epochs"],
+        warmup_steps=SETTINGS["warmup"],
+        weight_decay=SETTINGS["weight_decay"],
+        seed=SETTINGS["seed"],
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+        remove_unused_columns=False,
+        train_sampling_strategy="group_by_length" if best else "random",
+        bf16=best,
+    )
+    started = time.perf_counter()
+    if best:
+        train_set = Tokenised(train_rows)
+        collator = DataCollatorWithPadding(tokenizer)
+    else:
+        train_set, collator = Texts(train_rows), tokenise_batch
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=train_set,
+        data_collator=collator,
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    seconds = time.perf_counter() - started
+    output = trainer.predict(Tokenised(valid_rows.assign(label=labels[0])))
+    predicted = [labels[i] for i in np.argmax(output.predictions, -1)]
+    return {
+        "samples_per_s": len(train_rows) / seconds,
+        "seconds": seconds,
+        "precision": "bf16" if best else "fp32",
+        "valid_predictions": predicted,
+        **valid_scores(predicted),
+    }
+
+
+# --- inference -------------------------------------------------------------------------------
+
+
+def timed(label_batch, texts: list[str]) -> dict:
+    """texts/s in batches of BATCH, ms per text one at a time, and the predictions."""
+    label_batch(texts[:BATCH])  # warm-up
+    started = time.perf_counter()
+    predicted = []
+    for start in range(0, len(texts), BATCH):
+        predicted += label_batch(texts[start : start + BATCH])
+    throughput = len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for text in texts[:LATENCY_TEXTS]:
+        label_batch([text])
+    latency = 1000 * (time.perf_counter() - started) / LATENCY_TEXTS
+    return {"texts_per_s": throughput, "latency_ms": latency, "predictions": predicted}
+
+
+def infer(name: str, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    texts = rows("test")["text"].tolist()
+    folder = WORK / "model_auto"
+    if name == "pipeline":
+        from transformers import pipeline
+
+        classify = pipeline("text-classification", model=str(folder), device="cpu")
+        return timed(lambda batch: [r["label"] for r in classify(batch, batch_size=BATCH)], texts)
+    if name.startswith("onnx"):
+        from textclf.compression import run_compress_onnx
+
+        kind = "onnx-int8" if name == "onnx_int8" else "onnx"
+        exported = WORK / kind
+        if not exported.exists():
+            run_compress_onnx(kind, folder, rows("valid"), SETTINGS, exported, threads)
+        from textclf.registry import load_predictor
+
+        predictor = load_predictor(exported, threads, SETTINGS["max_length"])
+    else:
+        from textclf.inference import Classifier
+
+        predictor = Classifier(folder, threads, SETTINGS["max_length"])
+        if name == "predict_fp32":
+            predictor.precision = "fp32"
+    result = timed(lambda batch: predictor.predict(batch)["predicted"].tolist(), texts)
+    return {
+        **result,
+        "precision": getattr(predictor, "precision", "int8" if "int8" in name else "fp32"),
+    }
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def one(name: str, threads: int) -> dict:
+    if name in TRAINING:
+        if name.startswith("workflow"):
+            result = train_workflow(name.split("_")[1].replace("fp32", "none"), threads)
+        else:
+            result = train_hf(name == "hf_best", threads)
+    else:
+        result = infer(name, threads)
+    return {**result, "peak_rss_mb": peak_rss_mb()}
+
+
+def mcnemar(a: list, b: list, gold: list) -> float:
+    """Exact McNemar p-value: are two classifiers' errors on the same rows different?"""
+    from scipy.stats import binomtest
+
+    only_a = sum(x == g != y for x, y, g in zip(a, b, gold, strict=True))
+    only_b = sum(y == g != x for x, y, g in zip(a, b, gold, strict=True))
+    if only_a + only_b == 0:
+        return 1.0
+    return binomtest(only_a, only_a + only_b, 0.5).pvalue
+
+
+def dry_run_seconds() -> float:
+    command = [sys.executable, "-m", "snakemake", "-n", "--quiet", "all"]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)  # warm the caches
+    started = time.perf_counter()
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--only", nargs="*", default=TRAINING + INFERENCE)
+    args = parser.parse_args()
+    if args.one:
+        print("RESULT " + json.dumps(one(args.one, args.threads)), flush=True)
+        return
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": {}}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    for name in args.only:
+        print(f"--- {name}", flush=True)
+        output = subprocess.run(
+            [sys.executable, __file__, "--one", name, "--threads", str(args.threads)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        results["runs"][name] = json.loads(output.split("RESULT ", 1)[1])
+        RESULTS.write_text(json.dumps(results) + "\n")
+    runs = results["runs"]
+    if {"workflow_fp32", "workflow_auto"} <= set(runs):
+        gold = rows("valid")["label"].tolist()
+        results["mcnemar_fp32_vs_auto"] = mcnemar(
+            runs["workflow_fp32"]["valid_predictions"],
+            runs["workflow_auto"]["valid_predictions"],
+            gold,
+        )
+    results["dry_run_s"] = dry_run_seconds()
+    from presets import machine
+
+    results["machine"] = (
+        machine() + f", {os.popen('lscpu').read().split('Model name:')[1].splitlines()[0].strip()}"
+    )
+    results["date"] = datetime.date.today().isoformat()
+    RESULTS.write_text(json.dumps(results) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+# Compressed copies of the final model (compress.models), each a model kind of its own.
+rule compress:
+    input:
+        model=final_checkpoint,
+        valid="results/{experiment}/data/valid.tsv",
+    output:
+        model=directory("results/{experiment}/compressed/{model}"),
+    log:
+        "results/{experiment}/logs/compress_{model}.log",
+    benchmark:
+        "results/{experiment}/benchmarks/compress_{model}.tsv"
+    wildcard_constraints:
+        model="onnx|onnx-int8",
+    params:
+        settings=training_settings,
+        max_length=max_length,
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/compress.py"
+
+
+rule prune:
+    input:
+        model=final_checkpoint,
+        train="results/{experiment}/data/train.tsv",
+        valid="results/{experiment}/data/valid.tsv",
+    output:
+        model=directory("results/{experiment}/compressed/pruned"),
+    log:
+        "results/{experiment}/logs/prune.log",
+    benchmark:
+        "results/{experiment}/benchmarks/prune.tsv"
+    params:
+        settings=training_settings,
+        prune=compress_settings("prune"),
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/prune.py"
+
+
+rule distill:
+    input:
+        model=final_checkpoint,
+        train="results/{experiment}/data/train.tsv",
+        valid="results/{experiment}/data/valid.tsv",
+    output:
+        model=directory("results/{experiment}/compressed/distilled"),
+    log:
+        "results/{experiment}/logs/distill.log",
+    benchmark:
+        "results/{experiment}/benchmarks/distill.tsv"
+    params:
+        settings=training_settings,
+        distill=compress_settings("distill"),
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=480,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/distill.py"

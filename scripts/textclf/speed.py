@@ -1,0 +1,55 @@
+"""Rule `speed`: latency and throughput of every model of an experiment, measured one model
+after another in one job on the same texts and threads, so the numbers compare (the evaluate
+jobs run in parallel and cannot be compared on time).
+
+Latency is the mean time to label one text alone (batch 1, ms per text); throughput is texts per
+second when texts arrive in batches of 64. Each model labels a few texts first (warm-up:
+lazy initialisation, caches), which is not timed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from textclf.registry import load_predictor
+from textclf.tsv import read_tsv, write_tsv
+
+log = logging.getLogger(__name__)
+BATCH = 64
+LATENCY_TEXTS = 100  # texts labelled one at a time
+THROUGHPUT_TEXTS = 2048  # texts labelled in batches of BATCH
+
+
+def measure(predictor, texts: list[str]) -> dict:
+    """latency_ms (batch 1) and texts_per_second (batches of BATCH) of one model."""
+    predictor.probabilities(texts[:BATCH])  # warm-up
+    single = texts[:LATENCY_TEXTS]
+    started = time.perf_counter()
+    for text in single:
+        predictor.probabilities([text])
+    latency = (time.perf_counter() - started) / len(single)
+    batched = texts[:THROUGHPUT_TEXTS]
+    started = time.perf_counter()
+    for start in range(0, len(batched), BATCH):
+        predictor.probabilities(batched[start : start + BATCH])
+    seconds = time.perf_counter() - started
+    return {
+        "latency_ms": round(1000 * latency, 3),
+        "texts_per_second": round(len(batched) / seconds, 1),
+    }
+
+
+def run_speed(model_dirs: dict, valid_tsv, out_tsv, threads: int = 1, max_length: int = 128):
+    """speed.tsv: one row per model, measured on the valid texts."""
+    texts = read_tsv(valid_tsv)["text"].tolist()
+    rows = []
+    for model, folder in model_dirs.items():
+        predictor = load_predictor(folder, threads, max_length)
+        rows.append({"model": model, **measure(predictor, texts)})
+        log.info("%s: %s", model, rows[-1])
+        del predictor
+    table = pd.DataFrame(rows).assign(threads=threads, texts=min(len(texts), THROUGHPUT_TEXTS))
+    write_tsv(table, out_tsv)
