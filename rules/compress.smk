@@ -9,11 +9,11 @@ rule compress:
         "results/{experiment}/logs/compress_{model}.log",
     benchmark:
         "results/{experiment}/benchmarks/compress_{model}.tsv"
-    wildcard_constraints:
-        model="onnx|onnx-int8",
     params:
         settings=training_settings,
         max_length=max_length,
+    wildcard_constraints:
+        model="onnx|onnx-int8",
     threads: 2
     resources:
         mem_mb=4000,
