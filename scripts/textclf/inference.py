@@ -16,7 +16,13 @@ import torch
 from textclf import thresholds
 from textclf.encoding import encode, predict_logits, probabilities_of
 from textclf.metrics import classification_metrics
-from textclf.modeling import AUTOCAST, label_space, load_classifier, pick_device, resolve_precision
+from textclf.modeling import (
+    AUTOCAST,
+    inference_precision,
+    label_space,
+    load_classifier,
+    pick_device,
+)
 from textclf.predictor import Predictor
 from textclf.registry import read_manifest
 from textclf.tsv import write_text, write_tsv
@@ -32,7 +38,7 @@ class Classifier(Predictor):
         device = pick_device()
         self.model.to(device)
         trained_in = read_manifest(folder).get("precision", "fp32")
-        self.precision = "fp32" if trained_in == "fp32" else resolve_precision("auto", device)
+        self.precision = inference_precision(trained_in, device)
         self.space = label_space(self.model)
         self.labels = list(self.space.labels)
         self.max_length = max_length

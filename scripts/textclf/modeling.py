@@ -241,3 +241,9 @@ def resolve_precision(mixed_precision: str, device: torch.device) -> str:
     if mixed_precision == "fp16" and device.type != "cuda":
         return "fp32"
     return mixed_precision
+
+
+def inference_precision(trained_in: str, device: torch.device) -> str:
+    """The precision a model trained in `trained_in` runs in on `device`: a model trained
+    with mixed precision runs under autocast too, where the device has bf16 natively."""
+    return "fp32" if trained_in == "fp32" else resolve_precision("auto", device)

@@ -40,6 +40,7 @@ from textclf.modeling import (
     AUTOCAST,
     count_trainable,
     encoder_layers,
+    inference_precision,
     init_prior_bias,
     label_space,
     load_classifier,
@@ -148,7 +149,8 @@ def tune_thresholds(model, tokenizer, valid_rows: pd.DataFrame, settings: TrainS
     """thresholds.json of a trained multi-label model, tuned on `valid_rows`."""
     space = label_space(model)
     encoded = encode(tokenizer, valid_rows["text"], settings.max_length)
-    dtype = AUTOCAST[resolve_precision(settings.mixed_precision, model.device)]
+    trained_in = resolve_precision(settings.mixed_precision, model.device)
+    dtype = AUTOCAST[inference_precision(trained_in, model.device)]  # as Classifier will
     logits = predict_logits(model, encoded, tokenizer.pad_token_id, dtype=dtype)
     probabilities = probabilities_of(logits, space)
     average = thresholds.average_for(settings.selection_metric(space))
