@@ -98,12 +98,14 @@ def main() -> None:
         "--summarise-only", type=float, metavar="WALL_S", help="re-read a finished run"
     )
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in args.presets:
         if args.summarise_only is not None:
-            results[name] = summarise(name, args.summarise_only)
+            result = summarise(name, args.summarise_only)
         else:
-            results[name] = run_search(name, args.cores)
+            result = run_search(name, args.cores)
+        # read now, not at the start: another run may have added a preset meanwhile
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[name] = result
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         presets.write_markdown(json.loads(presets.RESULTS.read_text()))
 
