@@ -159,10 +159,80 @@ def write_markdown(results: dict) -> None:
             lines.append(
                 f"  - stage 1 alone: accuracy {s1['accuracy']:.3f}, macro-F1 {s1['f1_macro']:.3f}"
             )
+    lines += search_section()
     notes = REPO / "bench" / "BENCHMARKS_NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
     (REPO / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+
+
+def search_section() -> list[str]:
+    """The searches of bench/search.py (bench/search_results.json), if any ran."""
+    path = REPO / "bench" / "search_results.json"
+    if not path.exists():
+        return []
+    searches = json.loads(path.read_text())
+    lines = [
+        "",
+        "## Hyperparameter searches",
+        "",
+        "Written by `bench/search.py` (raw numbers: `bench/search_results.json`; command: "
+        "`.venv/bin/python bench/search.py <preset>`). Each preset ran with the search of "
+        "`bench/search/<preset>.yaml`: two worker jobs at once (one thread each) on one Optuna "
+        "journal file, TPE, trials on a stratified sample of train with an epoch budget, scored "
+        "on 20 % of train held out (never on valid); then stage 1 trained on all training rows "
+        "with the best trial's settings and was evaluated on valid. Wall time is the clock time "
+        "of the whole run, alone on the machine.",
+        "",
+        "| preset | trials (complete / pruned) | per trial | best trial's inner score "
+        "| stage 1 on valid: accuracy | macro-F1 | epochs run (kept) | target | met "
+        "| search | stage 1 | wall time | machine | date |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in searches.items():
+        states = [t["state"] for t in r["trials"]]
+        search = r["search"]
+        budget = f"{search['max_train_rows']} rows, <= {search['epochs']} epochs"
+        s1 = r["stage1"]
+        by_rule = r["wall_s_by_rule"]
+        search_s = max(v for k, v in by_rule.items() if k.startswith("search_worker"))
+        target = f"{r['target']['metric']} >= {r['target']['value']}"
+        lines.append(
+            f"| {name} | {len(states)} ({states.count('complete')} / {states.count('pruned')}) "
+            f"| {budget} | {r['best']['value']:.3f} | {s1['accuracy']:.3f} "
+            f"| {s1['f1_macro']:.3f} | {s1['epochs_run']} ({s1['best_epoch']}) | {target} "
+            f"| {'yes' if r['target']['met'] else 'no'} | {search_s / 60:.1f} min "
+            f"| {by_rule['train'] / 60:.1f} min | {r['wall_s'] / 60:.1f} min | {r['machine']} "
+            f"| {r['date']} |"
+        )
+    lines += [
+        "",
+        "The best settings, and every trial (inner-split score; pruned trials: the "
+        "score of the epoch they were stopped at):",
+        "",
+    ]
+    for name, r in searches.items():
+        best = {
+            k: round(v, 6) if isinstance(v, float) else v for k, v in r["best"]["settings"].items()
+        }
+        kept = {k: r["train"][k] for k in ("epochs", "patience", "unfreeze") if k in r["train"]}
+        lines.append(
+            f"- **{name}**: trial {r['best']['trial']}, `{json.dumps(best)}`; with "
+            f"`{json.dumps(kept)}` from the preset"
+        )
+        params = list(r["best"]["settings"])
+        lines += [
+            "",
+            "  | trial | state | score | " + " | ".join(params) + " |",
+            "  |---|---|---|" + "---|" * len(params),
+        ]
+        for t in r["trials"]:
+            values = " | ".join(
+                f"{t[p]:.3g}" if isinstance(t[p], float) else str(t[p]) for p in params
+            )
+            lines.append(f"  | {t['trial']} | {t['state']} | {t['value']:.4f} | {values} |")
+        lines.append("")
+    return lines
 
 
 def main() -> None:

@@ -62,7 +62,7 @@ def test_a_draw_stays_in_the_space_and_the_budget_caps_epochs():
 
 
 def test_the_pruner_stops_a_trial_worse_than_the_median(monkeypatch, tiny_bert):
-    scores = iter([[0.8, 0.85, 0.9], [0.7, 0.8, 0.85], [0.3, 0.3, 0.3]])
+    scores = iter([[0.8, 0.85, 0.9], [0.7, 0.8, 0.85], [0.3, 0.3, 0.3], [0.85, 0.86, 0.2]])
     current = []
 
     def scripted(model, *args):
@@ -83,11 +83,13 @@ def test_the_pruner_stops_a_trial_worse_than_the_median(monkeypatch, tiny_bert):
             trial, 0, rows, space, search, training_settings, str(tiny_bert), 1
         )
 
-    study.optimize(objective, n_trials=3)
+    study.optimize(objective, n_trials=4)
     states = [t.state.name for t in study.trials]
-    assert states == ["COMPLETE", "COMPLETE", "PRUNED"]
+    # trial 3 falls below the median only at its last epoch: it has run, so it completes
+    assert states == ["COMPLETE", "COMPLETE", "PRUNED", "COMPLETE"]
     assert [t.value for t in study.trials[:2]] == [0.9, 0.85]  # the best epoch, not the last
     assert study.trials[2].user_attrs["epochs_run"] == 2  # epoch 1 is the warm-up
+    assert study.trials[3].value == 0.86
 
 
 def test_the_storage_url_is_named_without_its_password():

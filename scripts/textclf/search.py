@@ -246,7 +246,8 @@ def run_trial(trial, worker, rows, space: LabelSpace, search, training, model_na
 
     def report(record: dict) -> bool:
         trial.report(record[f"valid_{metric}"], record["epoch"])
-        if trial.should_prune():
+        # after its last epoch a trial has paid for its training: it completes
+        if record["epoch"] < settings.epochs and trial.should_prune():
             pruned_at.append(record["epoch"])
             return True
         return False

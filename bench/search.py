@@ -1,0 +1,114 @@
+"""Run a hyperparameter search on a preset's real data, retrain the best on all rows, and add
+the result to BENCHMARKS.md.
+
+    .venv/bin/python bench/search.py wnut2020 covid_sentiment
+
+For each preset, Snakemake runs the preset as a user would, with the search of
+bench/search/<preset>.yaml switched on: the search's worker jobs run their trials on a seeded,
+stratified sample of train (scored on an inner split of train, never on valid), then stage 1
+trains on all training rows with the best trial's settings and is evaluated on valid. Stage 1
+is the model reported (hard examples are off here: they are measured in bench/presets.py).
+The wall time is the clock time of the whole run (the workers run at once); the seconds by rule
+come from Snakemake's benchmark files. Results: bench/search_results.json. Not run by CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import yaml
+
+import presets
+
+REPO = presets.REPO
+RESULTS = REPO / "bench" / "search_results.json"
+TARGETS = {"wnut2020": ("accuracy", 0.89), "covid_sentiment": ("f1_macro", 0.85)}
+
+
+def run_search(name: str, cores: int) -> dict:
+    override = REPO / "bench" / "search" / f"{name}.yaml"
+    targets = [f"results/{name}/metrics/stage1.json", f"results/{name}/settings.yaml"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,
+        "--cores",
+        str(cores),
+        # one thread per worker: both workers train at once on the two cores
+        "--set-threads",
+        "search_worker=1",
+        "--configfile",
+        "config.yaml",
+        f"presets/{name}.yaml",
+        str(override.relative_to(REPO)),
+    ]
+    print(" ".join(command), flush=True)
+    start = time.monotonic()
+    subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    wall_s = time.monotonic() - start
+    return summarise(name, wall_s)
+
+
+def summarise(name: str, wall_s: float) -> dict:
+    out = REPO / "results" / name
+    settings = yaml.safe_load((out / "settings.yaml").read_text())
+    best = yaml.safe_load((out / "search" / "best.yaml").read_text())
+    trials = pd.read_csv(out / "search" / "trials.tsv", sep="\t")
+    valid = json.loads((out / "metrics" / "stage1.json").read_text())["valid"]
+    history = pd.read_csv(out / "checkpoints" / "stage1" / "history.tsv", sep="\t")
+    dataset = json.loads((out / "data" / "dataset.json").read_text())
+    benchmarks = pd.concat(
+        [pd.read_csv(p, sep="\t").assign(rule=p.stem) for p in (out / "benchmarks").glob("*.tsv")]
+    )
+    metric, target = TARGETS[name]
+    return {
+        "search": settings["search"],
+        "train": {k: v for k, v in settings["train"].items() if k not in best["settings"]},
+        "trials": trials.to_dict(orient="records"),
+        "best": best,
+        "rows": dataset["rows"],
+        "stage1": {
+            "accuracy": valid["accuracy"],
+            "f1_macro": valid["f1_macro"],
+            "epochs_run": len(history),
+            "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
+        },
+        "target": {"metric": metric, "value": target, "met": valid[metric] >= target},
+        "wall_s": round(wall_s),
+        "wall_s_by_rule": benchmarks.set_index("rule")["s"].round(0).to_dict(),
+        "peak_rss_mb": float(benchmarks["max_rss"].max().round(0)),
+        "machine": presets.machine(),
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("presets", nargs="*", default=list(TARGETS))
+    parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--summarise-only", type=float, metavar="WALL_S", help="re-read a finished run"
+    )
+    args = parser.parse_args()
+    for name in args.presets:
+        if args.summarise_only is not None:
+            result = summarise(name, args.summarise_only)
+        else:
+            result = run_search(name, args.cores)
+        # read now, not at the start: another run may have added a preset meanwhile
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[name] = result
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        presets.write_markdown(json.loads(presets.RESULTS.read_text()))
+
+
+if __name__ == "__main__":
+    main()
