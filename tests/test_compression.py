@@ -4,6 +4,7 @@ speed table."""
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import DEMO, EMOTIONS, demo_rows
 
@@ -84,7 +85,7 @@ def test_predict_and_speed_run_with_every_kind(trained, tmp_path):
     write_tsv(demo_rows("test").head(20), tmp_path / "test.tsv")
     for kind in ("stage1", "onnx", "onnx-int8"):
         run_predict(trained / kind, tmp_path / "test.tsv", tmp_path / f"{kind}.csv")
-        prediction = read_tsv(tmp_path / f"{kind}.csv", sep=",")
+        prediction = pd.read_csv(tmp_path / f"{kind}.csv", dtype=str)
         assert len(prediction) == 20 and set(prediction["label"]) <= {
             "INFORMATIVE",
             "UNINFORMATIVE",
@@ -127,11 +128,12 @@ def test_a_multilabel_model_gets_thresholds_tuned_again(tiny_bert, tmp_path):
 
 @pytest.fixture(scope="module")
 def teacher(tiny_bert_4layers, tmp_path_factory):
-    """A 4-layer tiny BERT trained on the demo: 2 heads of 16 dims and 37 neurons a layer."""
+    """A 4-layer tiny BERT trained on the demo (0.96 valid accuracy): 2 heads of 16 dims and
+    37 neurons a layer."""
     folder = tmp_path_factory.mktemp("teacher")
     space = LabelSpace(("INFORMATIVE", "UNINFORMATIVE"))
     (folder / "dataset.json").write_text(json.dumps(space.to_json()))
-    settings = {**SETTINGS, "epochs": 3}
+    settings = {**SETTINGS, "epochs": 6, "learning_rate": 1e-3}
     run_stage1(
         str(tiny_bert_4layers),
         DEMO / "train.tsv",
@@ -171,7 +173,7 @@ def test_pruning_removes_exactly_the_configured_heads_and_neurons(teacher, tmp_p
     assert registry.read_manifest(tmp_path / "p")["parameters"] == full - removed
     assert predictor.model.num_parameters() == full - removed
     predicted = predictor.predict(demo_rows("valid")["text"])["predicted"]
-    assert (predicted == demo_rows("valid")["label"]).mean() > 0.8  # recovered, not chance
+    assert (predicted == demo_rows("valid")["label"]).mean() > 0.9  # recovered, not chance
 
 
 def test_distillation_lowers_the_students_kl_to_the_teacher(teacher, tmp_path):
@@ -179,20 +181,20 @@ def test_distillation_lowers_the_students_kl_to_the_teacher(teacher, tmp_path):
 
     assert picked_layers(6, 3) == [1, 3, 5] and picked_layers(4, 2) == [1, 3]
     model, tokenizer = load_classifier(str(teacher))
-    student = student_from(model, 2)
     for index, picked in enumerate([1, 3]):
         for (name, a), (_, b) in zip(
-            encoder_layers(student)[index].named_parameters(),
+            encoder_layers(student_from(model, 2))[index].named_parameters(),
             encoder_layers(model)[picked].named_parameters(),
             strict=True,
         ):
             assert torch.equal(a, b), name
     texts = demo_rows("valid")["text"]
     reference = teacher_logits(model, tokenizer, texts, 128)
-    before = kl_to_teacher(student, reference, tokenizer, texts, 128)
-    distill = {"layers": 2, "temperature": 2.0, "alpha": 0.5, "epochs": 3}
+    # one layer of four: the student starts far from the teacher; alpha 1: the teacher alone
+    before = kl_to_teacher(student_from(model, 1), reference, tokenizer, texts, 128)
+    distill = {"layers": 1, "temperature": 2.0, "alpha": 1.0, "epochs": 3}
     run_distill(teacher, demo_rows("train"), demo_rows("valid"), SETTINGS, distill, tmp_path / "d")
     trained = registry.load_predictor(tmp_path / "d")
-    assert len(encoder_layers(trained.model)) == 2
+    assert len(encoder_layers(trained.model)) == 1
     after = kl_to_teacher(trained.model, reference, tokenizer, texts, 128)
-    assert after < before
+    assert after < before / 2, (before, after)

@@ -86,7 +86,7 @@ def test_without_the_entry_the_kind_is_refused_by_name():
 def test_kinds_and_roles_of_the_built_in_models():
     assert registry.names(BASELINE) == ["scratch", "tfidf"]
     assert registry.names(registry.STAGE) == ["stage1", "finetuned"]
-    assert registry.names(registry.COMPRESSED) == ["onnx", "onnx-int8"]
+    assert registry.names(registry.COMPRESSED) == ["onnx", "onnx-int8", "pruned", "distilled"]
     emotions = {
         "default_experiment": "e",
         "experiments": {"e": {"dataset": str(EMOTIONS), "hard_examples": False}},

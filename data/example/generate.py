@@ -12,8 +12,20 @@ from pathlib import Path
 
 SEED = 20261122
 SIZES = {"train": 360, "valid": 120, "test": 120}
-PLACES = ["Riverside", "Northfield", "Lakeview", "Port Ellis", "Cedar Falls", "Millbrook",
-          "Ashford", "Greenhaven", "Stonebridge", "Brookdale", "Fairmont", "Oakridge"]
+PLACES = [
+    "Riverside",
+    "Northfield",
+    "Lakeview",
+    "Port Ellis",
+    "Cedar Falls",
+    "Millbrook",
+    "Ashford",
+    "Greenhaven",
+    "Stonebridge",
+    "Brookdale",
+    "Fairmont",
+    "Oakridge",
+]
 DISEASE = ["the virus", "the new flu", "the outbreak", "the fever", "the infection"]
 PLACE_KIND = ["county", "district", "city", "region", "province"]
 INFORMATIVE = [
@@ -58,7 +70,10 @@ UNINFORMATIVE = [
 def post(rng: random.Random, templates: list[str]) -> str:
     n = rng.choice([2, 3, 4, 5, 7, 9, 12, 15, 18, 21, 27, 34, 40, 56, 73, 88])
     text = rng.choice(templates).format(
-        n=n, m=n * rng.randint(8, 60), p=rng.choice(PLACES), d=rng.choice(DISEASE),
+        n=n,
+        m=n * rng.randint(8, 60),
+        p=rng.choice(PLACES),
+        d=rng.choice(DISEASE),
         k=rng.choice(PLACE_KIND),
     )
     return text[0].upper() + text[1:] if rng.random() < 0.5 else text
