@@ -336,6 +336,7 @@ def test_llm_change_reruns_augmentation_onward(workflow):
         "finetune": 1,
         "evaluate": 1,
         "predict": 1,
+        "speed": 1,
         "comparison": 1,
         "figures": 1,
         "hardest_examples": 1,
@@ -352,6 +353,7 @@ def test_ratio_change_reruns_stage2_onward(workflow):
         "finetune": 1,
         "evaluate": 1,
         "predict": 1,
+        "speed": 1,
         "comparison": 1,
         "figures": 1,
         "default_prediction": 1,
@@ -605,7 +607,13 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     assert {"model/model.safetensors", "model/manifest.json", "model/history.tsv"} <= model_files
     assert "benchmark.baseline_tfidf.seconds" in runs["tfidf"].data.metrics
     _, emotions = mlflow_runs(uri, "demo_emotions")
-    assert set(emotions) == {"scratch", "tfidf", "stage1", "finetuned"}
+    compressed = {"onnx", "onnx-int8", "pruned", "distilled"}
+    assert set(emotions) == {"scratch", "tfidf", "stage1", "finetuned"} | compressed
+    for kind in compressed:  # tracked like every other model
+        assert emotions[kind].data.params["model.role"] == "compressed"
+        assert "valid.f1_macro" in emotions[kind].data.metrics
+    assert emotions["pruned"].data.metrics["benchmark.prune.seconds"] > 0
+    assert emotions["onnx-int8"].data.metrics["benchmark.compress_onnx-int8.seconds"] > 0
     record = json.loads((workflow / "results" / "demo" / "tracking.json").read_text())
     assert record["status"] == "complete"
 
