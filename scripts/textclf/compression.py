@@ -136,7 +136,6 @@ def run_compress_onnx(
         if (Path(model_dir) / thresholds.FILE).exists():
             shutil.copy(Path(model_dir) / thresholds.FILE, tmp / thresholds.FILE)
         facts = {"source": str(model_dir), "precision": "fp32"}
-        write_manifest(tmp, kind, model.num_parameters(), 0.0, **facts)
         exported = OnnxModel(tmp, threads, max_length)
         difference = _largest_difference(model, exported, valid_rows["text"].head(CHECKED_ROWS))
         if difference > TOLERANCE:

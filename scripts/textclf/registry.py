@@ -42,15 +42,25 @@ def register(kind: ModelKind) -> ModelKind:
     return kind
 
 
-def _baseline(name: str, predictor: str) -> ModelKind:
+def _chosen(name: str, role: str, predictor: str, section: str, trained_by: str) -> ModelKind:
+    """A kind an experiment produces when `<section>.models` names it."""
     return ModelKind(
         name,
-        BASELINE,
+        role,
         predictor,
-        produced=lambda s: name in s["baselines"]["models"],
-        folder="baselines",
-        trained_by="baseline_{name}",
+        produced=lambda s: name in s[section]["models"],
+        folder={BASELINE: "baselines", COMPRESSED: "compressed"}[role],
+        trained_by=trained_by,
     )
+
+
+def _baseline(name: str, predictor: str) -> ModelKind:
+    return _chosen(name, BASELINE, predictor, "baselines", "baseline_{name}")
+
+
+def _compressed(name: str, predictor: str, trained_by: str) -> ModelKind:
+    """A compressed copy of the experiment's final model (compress.models)."""
+    return _chosen(name, COMPRESSED, predictor, "compress", trained_by)
 
 
 register(_baseline("scratch", "textclf.baselines:ScratchModel"))
@@ -67,20 +77,6 @@ register(
         trained_by="finetune",
     )
 )
-
-
-def _compressed(name: str, predictor: str, trained_by: str) -> ModelKind:
-    """A compressed copy of the experiment's final model (compress.models)."""
-    return ModelKind(
-        name,
-        COMPRESSED,
-        predictor,
-        produced=lambda s: name in s["compress"]["models"],
-        folder="compressed",
-        trained_by=trained_by,
-    )
-
-
 register(_compressed("onnx", "textclf.compression:OnnxModel", "compress_{name}"))
 register(_compressed("onnx-int8", "textclf.compression:OnnxModel", "compress_{name}"))
 register(_compressed("pruned", "textclf.inference:Classifier", "prune"))
