@@ -1,12 +1,19 @@
 """Which int8 backend for the `int8` kind? Texts/s of the packaged MiniLM at batch 64 on WNUT-2020
-test texts: torch fp32, torch bf16 autocast, torchao dynamic int8 (eager, and under
-torch.compile), ONNX Runtime fp32 and dynamic int8. Run alone:
+test texts: torch fp32, torch bf16 autocast, torchao dynamic int8 (eager, under torch.compile,
+and its PT2E path: torch.export, X86InductorQuantizer with dynamic activations, Inductor with
+freezing), ONNX Runtime fp32 and dynamic int8. torchao is not a dependency of the workflow;
+run alone:
 
+    .venv/bin/pip install torchao==0.18.0
     .venv/bin/python bench/int8_backends.py [trained model folder]
+
+Results (with the machine) go to bench/int8_backends_results.json, from which
+bench/presets.py writes BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import time
@@ -16,6 +23,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "bench"))
 DATA = REPO.parent / "shared" / "datasets" / "wnut2020_covid_informative"
 TEXTS = 512
 
@@ -73,6 +81,15 @@ def main() -> None:
         results["torchao compile + run seconds"] = time.perf_counter() - started
     except Exception as error:  # noqa: BLE001 - a measurement, reported as it failed
         results["torchao"] = f"failed: {type(error).__name__}: {error}"[:300]
+    try:
+        started = time.perf_counter()
+        lowered = pt2e_int8(model, batches[0])
+        results["torchao pt2e int8 (x86 inductor)"] = throughput(
+            lambda b: torch_run(b, lowered), batches
+        )
+        results["torchao pt2e quantize + compile + run seconds"] = time.perf_counter() - started
+    except Exception as error:  # noqa: BLE001 - a measurement, reported as it failed
+        results["torchao pt2e"] = f"failed: {type(error).__name__}: {error}"[:300]
     import onnxruntime
 
     work = REPO / "results" / "bench_int8"
@@ -87,7 +104,46 @@ def main() -> None:
         results[name] = throughput(
             lambda b, s=session, n=inputs: s.run(None, {k: b[k].numpy() for k in n}), batches
         )
-    print(json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in results.items()}))
+    record = {k: round(v, 1) if isinstance(v, float) else v for k, v in results.items()}
+    print(json.dumps(record))
+    from presets import machine
+
+    (REPO / "bench" / "int8_backends_results.json").write_text(
+        json.dumps(
+            {
+                "texts_per_s": record,
+                "texts": TEXTS,
+                "batch": 64,
+                "threads": 2,
+                "model": folder,
+                "machine": machine(),
+                "date": datetime.date.today().isoformat(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def pt2e_int8(model, batch):
+    """torchao's PT2E int8 path for x86: export, X86InductorQuantizer (dynamic activations,
+    int8 weights), convert, then torch.compile with Inductor's freezing to fuse the int8 ops."""
+    import torch._inductor.config as inductor
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantizer import x86_inductor_quantizer as x86
+
+    inductor.freezing = True
+    quantizer = x86.X86InductorQuantizer().set_global(
+        x86.get_default_x86_inductor_quantization_config(is_dynamic=True)
+    )
+    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence", max=512)}
+    exported = torch.export.export(
+        model, (), dict(batch), dynamic_shapes={k: dims for k in batch}
+    ).module()
+    prepared = prepare_pt2e(exported, quantizer)
+    prepared(**batch)  # observers (dynamic: scales are computed per batch at run time)
+    converted = convert_pt2e(prepared)
+    return torch.compile(converted, dynamic=True)
 
 
 if __name__ == "__main__":

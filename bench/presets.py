@@ -24,6 +24,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -40,11 +41,58 @@ TARGETS = {  # the issue's targets on valid with the packaged MiniLM
 }
 
 
+CPU_FEATURES = ("avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
+
+
 def machine() -> str:
+    """The machine a benchmark ran on: system, cores, memory, the CPU's model name and the
+    vector features that decide the fast paths (bf16, int8 dot products)."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {memory:.0f} GiB, CPU"
+    model, flags = "", set()
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            model = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+    features = "/".join(f for f in CPU_FEATURES if f in flags) or "none of " + "/".join(
+        CPU_FEATURES
     )
+    return (
+        f"{platform.system()} {platform.machine()}, {model or 'CPU'} ({features}), "
+        f"{os.cpu_count()} cores, {memory:.0f} GiB, "
+        f"{'a GPU' if Path('/dev/nvidia0').exists() else 'no GPU'}"
+    )
+
+
+def run_workflow(targets: list[str], configfiles: list, cores: int, *options: str) -> float:
+    """Run Snakemake on `targets` as a user would (`--cores` = this machine's cores for timed
+    runs), with config.yaml then `configfiles`; return the wall seconds."""
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *targets,
+        "--cores",
+        str(cores),
+        *options,
+        "--configfile",
+        "config.yaml",
+        *(str(f) for f in configfiles),
+    ]
+    print(" ".join(command), flush=True)
+    started = time.monotonic()
+    subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return time.monotonic() - started
+
+
+def override_file(name: str, overrides: dict) -> Path:
+    """A config file of `overrides` for one bench run, under results/ (not committed)."""
+    path = REPO / "results" / f".bench_{name}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(overrides))
+    return path
 
 
 def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores: int) -> dict:
@@ -52,9 +100,6 @@ def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores:
     overrides = {"experiments": {name: {"data": {"max_train_rows": max_train_rows}}}}
     if epochs is not None:
         overrides["experiments"][name]["train"] = {"epochs": epochs}
-    override_file = REPO / "results" / f".bench_{name}.yaml"
-    override_file.parent.mkdir(exist_ok=True)
-    override_file.write_text(yaml.safe_dump(overrides))
     stages = (
         ["stage1", "finetuned"]
         if preset["experiments"][name].get("hard_examples", True)
@@ -63,20 +108,8 @@ def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores:
     targets = [f"results/{name}/prediction.csv"] + [
         f"results/{name}/metrics/{stage}.json" for stage in stages
     ]
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        *targets,
-        "--cores",
-        str(cores),
-        "--configfile",
-        "config.yaml",
-        f"presets/{name}.yaml",
-        str(override_file),
-    ]
-    print(" ".join(command), flush=True)
-    subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    configs = [f"presets/{name}.yaml", override_file(name, overrides)]
+    run_workflow(targets, configs, cores)
     return summarise(name, preset["experiments"][name], max_train_rows, epochs)
 
 
@@ -160,6 +193,8 @@ def write_markdown(results: dict) -> None:
                 f"  - stage 1 alone: accuracy {s1['accuracy']:.3f}, macro-F1 {s1['f1_macro']:.3f}"
             )
     lines += search_section()
+    lines += speed_section()
+    lines += compression_section()
     notes = REPO / "bench" / "BENCHMARKS_NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -232,6 +267,148 @@ def search_section() -> list[str]:
             )
             lines.append(f"  | {t['trial']} | {t['state']} | {t['value']:.4f} | {values} |")
         lines.append("")
+    return lines
+
+
+def _read(name: str) -> dict | None:
+    path = REPO / "bench" / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def speed_section() -> list[str]:
+    """The side-by-side runs of bench/speed.py and bench/int8_backends.py, if they ran."""
+    lines = []
+    speed = _read("speed_results.json")
+    if speed:
+        runs = speed["runs"]
+        hf_default = runs["hf_default"]["samples_per_s"]
+        hf_best = runs["hf_best"]["samples_per_s"]
+        pvalues = speed.get("mcnemar_vs_workflow_fp32", {})
+        lines += [
+            "",
+            "## Speed against the Hugging Face Trainer and pipeline()",
+            "",
+            f"Written by `bench/speed.py` (command: `.venv/bin/python {speed['command']}`; raw "
+            f"numbers: `bench/speed_results.json`), {speed['date']}, on {speed['machine']}, alone "
+            "on the machine, every measurement in a process of its own, one after another. "
+            "WNUT-2020, the packaged MiniLM, 1 epoch, batch 16, learning rate 5e-5, warm-up 10 %, "
+            "weight decay 0.01, max length 128, seed 42, all layers trained. Samples/s is "
+            "training rows / wall time of the whole training call (the workflow's includes "
+            "tokenising and one validation pass). Valid scores on the 999 valid rows; p: exact "
+            "McNemar test against the workflow's fp32 run on the same rows.",
+            "",
+            "| training run | precision | samples/s | vs HF default | vs HF best "
+            "| valid accuracy | valid macro-F1 | McNemar p | peak RSS |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name in ("workflow_fp32", "workflow_auto", "hf_default", "hf_best"):
+            if name not in runs:
+                continue
+            r = runs[name]
+            p = f"{pvalues[name]:.3f}" if name in pvalues else "-"
+            lines.append(
+                f"| {name} | {r['precision']} | {r['samples_per_s']:.1f} "
+                f"| {r['samples_per_s'] / hf_default:.2f}x | {r['samples_per_s'] / hf_best:.2f}x "
+                f"| {r['accuracy']:.3f} | {r['f1_macro']:.3f} | {p} "
+                f"| {r['peak_rss_mb'] / 1024:.2f} GB |"
+            )
+        pipeline = runs["pipeline"]
+        lines += [
+            "",
+            "Inference on the 2,000 WNUT-2020 test texts with the model the workflow's default "
+            "run trained: texts/s in batches of 64 (texts in file order), ms per text one at a "
+            "time (100 texts), the share of test predictions identical to `pipeline()`'s, and "
+            "accuracy on valid.",
+            "",
+            "| inference path | precision | texts/s (batch 64) | vs pipeline() "
+            "| ms per text (batch 1) | identical to pipeline() | valid accuracy | peak RSS |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name in ("predict_fp32", "predict_auto", "onnx", "onnx_int8", "pipeline"):
+            if name not in runs:
+                continue
+            r = runs[name]
+            same = sum(
+                a == b for a, b in zip(r["predictions"], pipeline["predictions"], strict=True)
+            ) / len(pipeline["predictions"])
+            lines.append(
+                f"| {name} | {r['precision']} | {r['texts_per_s']:.1f} "
+                f"| {r['texts_per_s'] / pipeline['texts_per_s']:.2f}x | {r['latency_ms']:.1f} "
+                f"| {100 * same:.1f} % | {r['accuracy']:.3f} | {r['peak_rss_mb'] / 1024:.2f} GB |"
+            )
+        if {"compile_eager", "compile_compiled"} <= set(runs):
+            eager, compiled = runs["compile_eager"], runs["compile_compiled"]
+            lines += [
+                "",
+                f"torch.compile on the training loop ({eager['steps']} steps of batch 16, "
+                "length-grouped, fp32): eager "
+                f"{eager['rows_per_s_after']:.1f} rows/s after the first 10 steps "
+                f"({eager['first_10_steps_s']:.1f} s for those), compiled (`dynamic=True`) "
+                f"{compiled['rows_per_s_after']:.1f} rows/s after "
+                f"{compiled['first_10_steps_s']:.1f} s for the first 10 (compilation "
+                f"included); {eager['total_s']:.0f} s against {compiled['total_s']:.0f} s "
+                "in all.",
+            ]
+        dry = speed["dry_run"]
+        lines += [
+            "",
+            f"`snakemake -n all_experiments` "
+            f"({'a no-op: the demo up to date' if dry['no_op'] else 'NOT a no-op'}): "
+            f"{dry['seconds']:.2f} s.",
+        ]
+    backends = _read("int8_backends_results.json")
+    if backends:
+        lines += [
+            "",
+            "### Which int8 backend",
+            "",
+            f"Written by `bench/int8_backends.py`, {backends['date']}, on {backends['machine']}, "
+            f"alone: texts/s of {backends['model']} on {backends['texts']} WNUT-2020 test texts "
+            f"sorted by length, batches of {backends['batch']}, {backends['threads']} threads.",
+            "",
+            "| backend | texts/s |",
+            "|---|---|",
+        ]
+        lines += [f"| {k} | {v} |" for k, v in backends["texts_per_s"].items()]
+    return lines
+
+
+def compression_section() -> list[str]:
+    """The COVID-sentiment compression run of bench/compression.py, if it ran."""
+    r = _read("compression_results.json")
+    if not r:
+        return []
+    lines = [
+        "",
+        "## Compression on COVID sentiment",
+        "",
+        f"Written by `bench/compression.py` (command: `.venv/bin/python {r['command']}`; raw "
+        f"numbers: `bench/compression_results.json`), {r['date']}, on {r['machine']}, alone on "
+        f"the machine; {r['wall_s'] / 60:.1f} min. The covid_sentiment preset on a stratified "
+        f"sample of {r['rows']['train']} training rows, {r['epochs']} epochs, with every "
+        "compressed kind switched on (`compress.models`, other compress settings the defaults); "
+        f"scores on the {r['rows']['valid']} valid rows. Latency and throughput are the "
+        "workflow's `speed` job's (every model in one job, 2 threads, the valid texts). "
+        "Speed-up: texts/s against stage 1, the model the compressed ones are made from.",
+        "",
+        "| model | accuracy | macro-F1 | macro-F1 vs stage 1 | precision | recall "
+        "| parameters | size | ms per text | texts/s (batch 64) | speed-up | made in |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in r["models"].items():
+        lines.append(
+            f"| {name} | {m['accuracy']:.3f} | {m['f1_macro']:.3f} "
+            f"| {-m['f1_macro_drop']:+.3f} | {m['precision_macro']:.3f} "
+            f"| {m['recall_macro']:.3f} | {m['parameters'] / 1e6:.2f} M | {m['size_mb']:.1f} MB "
+            f"| {m['latency_ms']:.2f} | {m['texts_per_second']:.0f} | {m['speedup']:.2f}x "
+            f"| {m['train_seconds']:.0f} s |"
+        )
+    met = ", ".join(r["target_met_by"]) or "none"
+    lines += [
+        "",
+        f"Target (a compressed model >= 2x the texts/s of stage 1 within 1 point of its "
+        f"macro-F1) met by: {met}.",
+    ]
     return lines
 
 

@@ -1,7 +1,8 @@
 """The workflow's trainer and predictor against the Hugging Face Trainer and pipeline(), side by
 side in one run on the same machine, data and settings; results into BENCHMARKS.md.
 
-    .venv/bin/python bench/speed.py            # about 30 min on 2 cores; run it alone
+    .venv/bin/snakemake --cores 2 all_experiments   # first: the demo, for the no-op dry run
+    .venv/bin/python bench/speed.py                  # about 30 min on 2 cores; run it alone
 
 Data: WNUT-2020 (../shared/datasets/wnut2020_covid_informative): train 7,000 rows, valid 1,000,
 test 2,000 texts (labels held out). Model: the packaged all-MiniLM-L6-v2. Every measurement runs
@@ -9,17 +10,18 @@ in a process of its own (so its peak resident memory is its own), one after anot
 
 - training, 1 epoch, batch 16, learning rate 5e-5, warm-up 10 %, weight decay 0.01, max length
   128, seed 42, all layers trained: the workflow's trainer in fp32 and with its default
-  (`mixed_precision: auto`: bf16 autocast where the CPU has it); the HF Trainer in its default
-  configuration (texts tokenised per batch by the collator, random order, fp32) and in its best
-  one (tokenised once, `group_by_length`, `bf16`). Samples/s is training rows / wall time of the
-  whole training call (the workflow's includes its tokenising and one validation pass, so it is
-  a lower bound); accuracy and macro-F1 on valid; McNemar's exact test on the valid rows between
-  the workflow's fp32 and default runs.
+  (`mixed_precision: auto`: bf16 autocast where the CPU has it natively; where it has not, the
+  default is fp32 and that run is not repeated); the HF Trainer in its default configuration
+  (texts tokenised per batch by the collator, random order, fp32) and in its best one
+  (tokenised once, `group_by_length`, `bf16` where the CPU has it natively: emulated bf16 is
+  slower than fp32). Samples/s is training rows / wall time of the whole training call (the
+  workflow's includes its tokenising and one validation pass, so it is a lower bound); accuracy
+  and macro-F1 on valid; McNemar's exact test on the valid rows against the workflow's fp32 run.
 - inference on the 2,000 test texts with the model the workflow's default run trained: the
-  workflow's predictor (fp32 and its default precision), its ONNX and ONNX int8 exports, and
-  `pipeline("text-classification")`: texts/s at batch 64, latency at batch 1 (ms per text, 100
-  texts), the share of predictions identical to the pipeline's.
-- a no-op dry run of the default target (`snakemake -n`, everything up to date), after the demo.
+  workflow's predictor (its default precision, and fp32 where that differs), its ONNX and ONNX
+  int8 exports, and `pipeline("text-classification")`: texts/s at batch 64, latency at batch 1
+  (ms per text, 100 texts), the predictions (compared with the pipeline's), accuracy on valid.
+- a dry run of `all_experiments` (`snakemake -n`), a no-op when the demo is up to date.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import presets
+
+REPO = presets.REPO
 sys.path.insert(0, str(REPO / "scripts"))
 DATA = REPO.parent / "shared" / "datasets" / "wnut2020_covid_informative"
 WORK = REPO / "results" / "bench_speed"
@@ -54,6 +58,23 @@ SETTINGS = {
 BATCH, LATENCY_TEXTS = 64, 100
 TRAINING = ["workflow_fp32", "workflow_auto", "hf_default", "hf_best"]
 INFERENCE = ["predict_fp32", "predict_auto", "onnx", "onnx_int8", "pipeline"]
+PROBES = ["compile_eager", "compile_compiled"]  # does torch.compile pay back its compile time?
+PROBE_STEPS = 150
+
+
+def default_precision() -> str:
+    """What `mixed_precision: auto` resolves to on this machine's CPU: bf16 or fp32. Where it
+    is fp32, the `_auto` runs would repeat the `_fp32` ones and are skipped."""
+    import torch
+
+    from textclf.modeling import resolve_precision
+
+    return resolve_precision("auto", torch.device("cpu"))
+
+
+def model_folder() -> Path:
+    """The model the workflow's default run trained (its precision decides inference's)."""
+    return WORK / f"model_{default_precision()}"
 
 
 def rows(split: str):
@@ -90,7 +111,7 @@ def train_workflow(precision: str, threads: int) -> dict:
     model, tokenizer = new_classifier(MODEL, space, settings, train_rows)
     model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
     seconds = time.perf_counter() - started
-    folder = WORK / f"model_{precision}"
+    folder = WORK / f"model_{history['precision'].iloc[-1]}"
     save_checkpoint(model, tokenizer, history, settings, folder, "stage1")
     from textclf.inference import Classifier
 
@@ -111,7 +132,9 @@ def train_hf(best: bool, threads: int) -> dict:
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     from textclf.labels import LabelSpace
-    from textclf.modeling import load_classifier
+    from textclf.modeling import load_classifier, native_bf16
+
+    bf16 = best and native_bf16(torch.device("cpu"))  # emulated bf16 is slower than fp32
 
     torch.set_num_threads(threads)
     train_rows, valid_rows = rows("train"), rows("valid")
@@ -168,7 +191,7 @@ def train_hf(best: bool, threads: int) -> dict:
         use_cpu=True,
         remove_unused_columns=False,
         train_sampling_strategy="group_by_length" if best else "random",
-        bf16=best,
+        bf16=bf16,
     )
     started = time.perf_counter()
     if best:
@@ -190,9 +213,47 @@ def train_hf(best: bool, threads: int) -> dict:
     return {
         "samples_per_s": len(train_rows) / seconds,
         "seconds": seconds,
-        "precision": "bf16" if best else "fp32",
+        "precision": "bf16" if bf16 else "fp32",
         "valid_predictions": predicted,
         **valid_scores(predicted),
+    }
+
+
+def compile_probe(compiled: bool, threads: int) -> dict:
+    """PROBE_STEPS training steps of the workflow's loop (length-grouped WNUT-2020 batches of
+    16, AdamW, fp32), eager or under `torch.compile(dynamic=True)`: seconds of the first 10
+    steps (compilation included) and rows/s of the rest."""
+    import torch
+
+    from textclf.encoding import collate, encode, length_grouped_batches
+    from textclf.labels import LabelSpace
+    from textclf.modeling import load_classifier
+
+    torch.set_num_threads(threads)
+    train_rows = rows("train")
+    space = LabelSpace(tuple(sorted(set(train_rows["label"]))))
+    model, tokenizer = load_classifier(MODEL, space, SETTINGS["seed"])
+    encoded = encode(tokenizer, train_rows["text"], SETTINGS["max_length"])
+    targets = torch.tensor(space.targets(train_rows["label"]))
+    generator = torch.Generator().manual_seed(SETTINGS["seed"])
+    batches = length_grouped_batches([len(e) for e in encoded], 16, generator)[:PROBE_STEPS]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=SETTINGS["learning_rate"])
+    forward = torch.compile(model, dynamic=True) if compiled else model
+    model.train()
+    marks = [time.perf_counter()]
+    for index in batches:
+        batch = collate([encoded[i] for i in index], tokenizer.pad_token_id, "cpu")
+        loss = torch.nn.functional.cross_entropy(forward(**batch).logits, targets[index])
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        marks.append(time.perf_counter())
+    rest = sum(len(b) for b in batches[10:])
+    return {
+        "first_10_steps_s": marks[10] - marks[0],
+        "rows_per_s_after": rest / (marks[-1] - marks[10]),
+        "total_s": marks[-1] - marks[0],
+        "steps": len(batches),
     }
 
 
@@ -215,37 +276,51 @@ def timed(label_batch, texts: list[str]) -> dict:
 
 
 def infer(name: str, threads: int) -> dict:
+    """One inference path on the test texts (timed) and on the valid texts (scored)."""
     import torch
 
     torch.set_num_threads(threads)
-    texts = rows("test")["text"].tolist()
-    folder = WORK / "model_auto"
+    texts, valid_texts = rows("test")["text"].tolist(), rows("valid")["text"].tolist()
+    folder = model_folder()
     if name == "pipeline":
         from transformers import pipeline
 
         classify = pipeline("text-classification", model=str(folder), device="cpu")
-        return timed(lambda batch: [r["label"] for r in classify(batch, batch_size=BATCH)], texts)
-    if name.startswith("onnx"):
-        from textclf.compression import run_compress_onnx
 
-        kind = "onnx-int8" if name == "onnx_int8" else "onnx"
-        exported = WORK / kind
-        if not exported.exists():
-            run_compress_onnx(kind, folder, rows("valid"), SETTINGS, exported, threads)
+        def label_batch(batch):
+            return [r["label"] for r in classify(batch, batch_size=BATCH)]
+
+        precision = "fp32"
+    else:
         from textclf.registry import load_predictor
 
-        predictor = load_predictor(exported, threads, SETTINGS["max_length"])
-    else:
-        from textclf.inference import Classifier
+        if name.startswith("predict"):
+            predictor = load_predictor(folder, threads, SETTINGS["max_length"])
+            if name == "predict_fp32":
+                predictor.precision = "fp32"
+        else:
+            predictor = load_predictor(compressed(name, folder, threads), threads)
+        precision = getattr(predictor, "precision", "int8" if "int8" in name else "fp32")
 
-        predictor = Classifier(folder, threads, SETTINGS["max_length"])
-        if name == "predict_fp32":
-            predictor.precision = "fp32"
-    result = timed(lambda batch: predictor.predict(batch)["predicted"].tolist(), texts)
-    return {
-        **result,
-        "precision": getattr(predictor, "precision", "int8" if "int8" in name else "fp32"),
-    }
+        def label_batch(batch):
+            return predictor.predict(batch)["predicted"].tolist()
+
+    result = timed(label_batch, texts)
+    valid_predicted = []
+    for start in range(0, len(valid_texts), BATCH):
+        valid_predicted += label_batch(valid_texts[start : start + BATCH])
+    return {**result, "precision": precision, **valid_scores(valid_predicted)}
+
+
+def compressed(name: str, folder: Path, threads: int) -> Path:
+    """The compressed copy `name` (a registry kind, `_` for `-`) of the model in `folder`."""
+    from textclf.compression import run_compress_onnx
+
+    kind = name.replace("_", "-")
+    out = WORK / kind
+    if not out.exists():
+        run_compress_onnx(kind, folder, rows("valid"), SETTINGS, out, threads)
+    return out
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -257,6 +332,8 @@ def one(name: str, threads: int) -> dict:
             result = train_workflow(name.split("_")[1].replace("fp32", "none"), threads)
         else:
             result = train_hf(name == "hf_best", threads)
+    elif name in PROBES:
+        result = compile_probe(name == "compile_compiled", threads)
     else:
         result = infer(name, threads)
     return {**result, "peak_rss_mb": peak_rss_mb()}
@@ -273,53 +350,59 @@ def mcnemar(a: list, b: list, gold: list) -> float:
     return binomtest(only_a, only_a + only_b, 0.5).pvalue
 
 
-def dry_run_seconds() -> float:
-    command = [sys.executable, "-m", "snakemake", "-n", "--quiet", "all"]
-    subprocess.run(command, cwd=REPO, check=True, capture_output=True)  # warm the caches
-    started = time.perf_counter()
+def dry_run() -> dict:
+    """Seconds of `snakemake -n all_experiments`, second of two runs (the first warms the file
+    caches); a no-op when the demo's results are up to date."""
+    command = [sys.executable, "-m", "snakemake", "-n", "all_experiments"]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
-    return time.perf_counter() - started
+    started = time.perf_counter()
+    output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "no_op": "Nothing to be done" in output.stdout + output.stderr}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--only", nargs="*", default=TRAINING + INFERENCE)
+    parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
     if args.one:
         print("RESULT " + json.dumps(one(args.one, args.threads)), flush=True)
         return
     WORK.mkdir(parents=True, exist_ok=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": {}}
+    fresh = {"runs": {}, "command": "bench/speed.py"}
+    results = json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else fresh
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    for name in args.only:
+    todo = args.only or [
+        name
+        for name in TRAINING + INFERENCE + PROBES
+        if name not in ("workflow_auto", "predict_fp32") or default_precision() != "fp32"
+    ]
+    for name in todo:
         print(f"--- {name}", flush=True)
-        output = subprocess.run(
+        run = subprocess.run(
             [sys.executable, __file__, "--one", name, "--threads", str(args.threads)],
             env=env,
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout
-        results["runs"][name] = json.loads(output.split("RESULT ", 1)[1])
+        )
+        if run.returncode:
+            sys.exit(f"{name} failed:\n{run.stderr[-3000:]}")
+        results["runs"][name] = json.loads(run.stdout.split("RESULT ", 1)[1])
         RESULTS.write_text(json.dumps(results) + "\n")
     runs = results["runs"]
-    if {"workflow_fp32", "workflow_auto"} <= set(runs):
-        gold = rows("valid")["label"].tolist()
-        results["mcnemar_fp32_vs_auto"] = mcnemar(
-            runs["workflow_fp32"]["valid_predictions"],
-            runs["workflow_auto"]["valid_predictions"],
-            gold,
-        )
-    results["dry_run_s"] = dry_run_seconds()
-    from presets import machine
-
-    results["machine"] = (
-        machine() + f", {os.popen('lscpu').read().split('Model name:')[1].splitlines()[0].strip()}"
-    )
+    gold = rows("valid")["label"].tolist()
+    results["mcnemar_vs_workflow_fp32"] = {
+        name: mcnemar(runs["workflow_fp32"]["valid_predictions"], run["valid_predictions"], gold)
+        for name, run in runs.items()
+        if name in TRAINING and name != "workflow_fp32" and "workflow_fp32" in runs
+    }
+    results["dry_run"] = dry_run()
+    results["machine"] = presets.machine()
     results["date"] = datetime.date.today().isoformat()
     RESULTS.write_text(json.dumps(results) + "\n")
+    presets.write_markdown(json.loads(presets.RESULTS.read_text()))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ rule compress:
         settings=training_settings,
         max_length=max_length,
     wildcard_constraints:
-        model="onnx|onnx-int8",
+        model="|".join(registry.made_by("compress_{name}")),
     threads: 2
     resources:
         mem_mb=4000,

@@ -87,6 +87,11 @@ def names(role: str | None = None) -> list[str]:
     return [name for name, kind in KINDS.items() if role in (None, kind.role)]
 
 
+def made_by(trained_by: str) -> list[str]:
+    """The kinds one rule makes, by its `trained_by` template (e.g. "compress_{name}")."""
+    return [name for name, kind in KINDS.items() if kind.trained_by == trained_by]
+
+
 def models(settings: dict, role: str | None = None) -> list[str]:
     """The models an experiment with these resolved settings produces: baselines, the method's
     stages, then compressed models."""
