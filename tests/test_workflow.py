@@ -322,6 +322,31 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
             assert token.encode() not in path.read_bytes(), path
 
 
+def test_the_command_line_writes_what_the_rules_wrote(workflow, tmp_path):
+    """`python -m textclf prepare` and `predict`, run by hand in the workflow's folder, write
+    byte for byte what the rules wrote (demo_emotions predicts with its onnx-int8 model)."""
+
+    def textclf(*args):
+        result = subprocess.run(
+            [sys.executable, "-m", "textclf", *args, "--threads", "2"],
+            cwd=workflow,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    textclf("prepare", "--out-dir", str(tmp_path / "data"))
+    for name in ("train.tsv", "valid.tsv", "test.tsv", "dataset.json"):
+        written = (tmp_path / "data" / name).read_bytes()
+        assert written == (workflow / "results" / "demo" / "data" / name).read_bytes(), name
+    for experiment in ("demo", "demo_emotions"):
+        out = tmp_path / f"{experiment}.csv"
+        textclf("predict", "--experiment", experiment, "--out", str(out))
+        rule_wrote = workflow / "results" / experiment / "prediction.csv"
+        assert out.read_bytes() == rule_wrote.read_bytes(), experiment
+
+
 def test_nothing_changed_reruns_nothing(workflow):
     assert planned_jobs(workflow) == {}
 

@@ -100,6 +100,17 @@ def models(settings: dict, role: str | None = None) -> list[str]:
     return [k.name for k in sorted(produced, key=lambda k: order.index(k.role))]
 
 
+def final_stage(settings: dict) -> str:
+    """The method's last stage in an experiment: the model compressed copies start from."""
+    return models(settings, STAGE)[-1]
+
+
+def predicting(settings: dict) -> str:
+    """The model that writes prediction.csv (predict.model; final: the last stage)."""
+    chosen = settings["predict"]["model"]
+    return final_stage(settings) if chosen == "final" else chosen
+
+
 def model_folder(experiment: str, name: str) -> str:
     return f"results/{experiment}/{KINDS[name].folder}/{name}"
 

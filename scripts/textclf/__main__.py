@@ -1,0 +1,5 @@
+"""`python -m textclf <stage> --help`: see textclf.cli."""
+
+from textclf.cli import main
+
+main()
