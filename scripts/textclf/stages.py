@@ -78,8 +78,9 @@ def run_stage1(
     """Stage 1; with `best_yaml` (a search's best trial) its settings replace the configured
     ones they cover."""
     if best_yaml is not None:
-        settings = {**settings, **best_settings(best_yaml)}
-        log.info("stage 1 with the search's best settings: %s", best_settings(best_yaml))
+        best = best_settings(best_yaml)
+        settings = {**settings, **best}
+        log.info("stage 1 with the search's best settings: %s", best)
     settings = from_section(TrainSettings, settings, "train")
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
     space = LabelSpace.read(dataset_json)
