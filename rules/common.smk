@@ -243,6 +243,13 @@ def comparison_inputs(wildcards):
     } | {"speed": f"results/{wildcards.experiment}/metrics/speed.tsv"}
 
 
+def all_cores(wildcards):
+    """Threads of the `speed` job: every core Snakemake may use here, so no other job runs
+    beside it and its timings are its own (Slurm gives each job CPUs of its own: profiles/slurm
+    sets the job's threads)."""
+    return workflow.resource_settings.cores or 2
+
+
 def model_names(wildcards):
     return models(wildcards.experiment)
 

@@ -36,7 +36,7 @@ rule speed:
     params:
         models=model_names,
         max_length=max_length,
-    threads: 2
+    threads: all_cores
     resources:
         mem_mb=4000,
         runtime=60,

@@ -2,14 +2,16 @@
 after another in one job on the same texts and threads, so the numbers compare (the evaluate
 jobs run in parallel and cannot be compared on time).
 
-Latency is the mean time to label one text alone (batch 1, ms per text); throughput is texts per
-second when texts arrive in batches of 64. Each model first labels the same texts once
-untimed (warm-up: lazy initialisation, kernels built per input shape).
+The job takes every core Snakemake may use (rule `speed`), so no other job of the workflow
+runs beside it. Latency is the mean time to label one text alone (batch 1, ms per text);
+throughput is texts per second when texts arrive in batches of 64. Each model first labels the
+same texts once untimed (warm-up: lazy initialisation, kernels built per input shape).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import pandas as pd
@@ -43,7 +45,9 @@ def measure(predictor, texts: list[str]) -> dict:
 
 
 def run_speed(model_dirs: dict, valid_tsv, out_tsv, threads: int = 1, max_length: int = 128):
-    """speed.tsv: one row per model, measured on the valid texts."""
+    """speed.tsv: one row per model, measured on the valid texts, with `threads` threads (at
+    most the CPUs this process may use: more would only make the threads wait for each other)."""
+    threads = min(threads, len(os.sched_getaffinity(0)))
     texts = read_tsv(valid_tsv)["text"].tolist()
     rows = []
     for model, folder in model_dirs.items():
