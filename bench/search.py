@@ -33,8 +33,8 @@ def run_search(name: str, cores: int) -> dict:
     override = REPO / "bench" / "search" / f"{name}.yaml"
     targets = [f"results/{name}/metrics/stage1.json", f"results/{name}/settings.yaml"]
     configs = [f"presets/{name}.yaml", override.relative_to(REPO)]
-    # one thread per worker: both workers train at once on the two cores
-    wall_s = presets.run_workflow(targets, configs, cores, "--set-threads", "search_worker=1")
+    # the workers share the cores (one thread each on two cores) and train at once
+    wall_s = presets.run_workflow(targets, configs, cores)
     return summarise(name, wall_s)
 
 

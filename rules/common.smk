@@ -250,6 +250,13 @@ def all_cores(wildcards):
     return workflow.resource_settings.cores or 2
 
 
+def worker_threads(wildcards):
+    """Threads of one search worker: the local cores shared by the workers, which run at once
+    (on a cluster each worker is a job with CPUs of its own: profiles/slurm sets them)."""
+    workers = settings(wildcards.experiment)["search"]["workers"]
+    return max(1, (workflow.resource_settings.cores or 2) // workers)
+
+
 def model_names(wildcards):
     return models(wildcards.experiment)
 

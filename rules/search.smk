@@ -40,7 +40,7 @@ rule search_worker:
         training=training_settings,
         model=model_name,
         journal=search_journal,
-    threads: 2
+    threads: worker_threads
     resources:
         mem_mb=6000,
         runtime=480,
