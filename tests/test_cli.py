@@ -39,7 +39,7 @@ def test_the_console_script_lists_every_stage(tmp_path):
 
 def parsed(*argv) -> cli.Run:
     args = cli.parser().parse_args(argv)
-    args.config = args.config or ["config.yaml"]
+    args.config = args.config or []
     return cli.Run(args)
 
 
@@ -55,7 +55,7 @@ def test_settings_and_paths_resolve_as_the_workflows(monkeypatch, tmp_path):
     # a later --config is merged into the earlier ones at every depth, as --configfile
     change = tmp_path / "change.yaml"
     change.write_text(yaml.safe_dump({"experiments": {"demo": {"hard_examples": False}}}))
-    run = parsed("train", "--config", "config.yaml", "--config", str(change))
+    run = parsed("train", "--config", str(change))  # merged over config.yaml
     assert run.model(None) == "results/demo/checkpoints/stage1"
     assert run.settings["dataset"] == "data/example"  # the rest of demo's settings kept
 
@@ -67,6 +67,58 @@ def test_a_mistake_stops_with_one_line(monkeypatch, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"train": {"epochz": 3}}))
     with pytest.raises(SystemExit, match=r"^Configuration error: train.*epochz"):
-        parsed("train", "--config", "config.yaml", "--config", str(bad))
+        parsed("train", "--config", str(bad))
+    with pytest.raises(SystemExit, match=r"^nope.yaml: no such configuration file"):
+        parsed("train", "--config", "nope.yaml")
     result = command("compress", "--kind", "int4", cwd=REPO)
     assert result.returncode == 2 and "invalid choice: 'int4'" in result.stderr
+
+
+def test_each_stage_passes_what_its_rule_passes(monkeypatch):
+    """The settings and paths each command hands the library, against the rules' own."""
+    import textclf.compression
+    import textclf.distillation
+    import textclf.speed
+    import textclf.stages
+    import textclf.tsv
+    from textclf.config import card_params, finetune_params, training_params
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(textclf.tsv, "read_tsv", lambda path: f"rows of {path}")
+    calls = {}
+    for module, name in [
+        (textclf.stages, "run_stage1"),
+        (textclf.stages, "run_stage2"),
+        (textclf.stages, "run_evaluate"),
+        (textclf.compression, "run_compress_onnx"),
+        (textclf.distillation, "run_distill"),
+        (textclf.speed, "run_speed"),
+    ]:
+        monkeypatch.setattr(module, name, lambda name=name, **kw: calls.__setitem__(name, kw))
+    settings = parsed("train").settings
+    cli.main(["train", "--threads", "2"])
+    stage1 = calls["run_stage1"]
+    assert stage1["settings"] == training_params(settings)
+    assert stage1["card"] == card_params(settings, "demo") and stage1["best_yaml"] is None
+    assert stage1["out_dir"] == "results/demo/checkpoints/stage1" and stage1["threads"] == 2
+    cli.main(["finetune"])
+    stage2 = calls["run_stage2"]
+    assert stage2["settings"] == finetune_params(settings) != training_params(settings)
+    assert stage2["hard_tsv"] == "results/demo/mine/misclassified.tsv"
+    assert stage2["original_per_hard"] == settings["finetune"]["original_per_hard"]
+    cli.main(["compress", "--kind", "onnx-int8"])
+    onnx = calls["run_compress_onnx"]
+    assert (onnx["kind"], onnx["model_dir"]) == ("onnx-int8", "results/demo/checkpoints/finetuned")
+    assert onnx["out_dir"] == "results/demo/compressed/onnx-int8"
+    cli.main(["compress", "--kind", "distilled", "--model", "stage1"])
+    distilled = calls["run_distill"]
+    assert distilled["model_dir"] == "results/demo/checkpoints/stage1"
+    assert distilled["distill_settings"] == settings["compress"]["distill"]
+    assert distilled["train_rows"] == "rows of results/demo/data/train.tsv"
+    cli.main(["evaluate", "--model", "tfidf"])
+    evaluated = calls["run_evaluate"]
+    assert evaluated["model_dir"] == "results/demo/baselines/tfidf"
+    assert evaluated["out_json"] == "results/demo/metrics/tfidf.json"
+    assert evaluated["positive_label"] == "INFORMATIVE"
+    cli.main(["speed"])
+    assert list(calls["run_speed"]["model_dirs"]) == ["scratch", "tfidf", "stage1", "finetuned"]

@@ -2,9 +2,9 @@
 as torchrun, with the arguments the rules pass and the same library calls.
 
 Settings come from the workflow's configuration, resolved and checked as the Snakefile does:
-`--config` (repeatable; later files merged into earlier ones at every depth, as Snakemake's
-`--configfile`; default `config.yaml`) and `--experiment` (default: the configuration's
-`default_experiment`). Every path defaults to the workflow's layout under
+`config.yaml` with any `--config` files merged over it in order at every depth (as the
+Snakefile's `configfile:` with Snakemake's `--configfile`), and `--experiment` (default: the
+configuration's `default_experiment`). Every path defaults to the workflow's layout under
 `results/<experiment>/`, so `python -m textclf train --experiment demo` reads and writes what
 the `train` rule would; any path can be given instead. Run from the workflow's folder.
 """
@@ -12,7 +12,6 @@ the `train` rule would; any path can be given instead. Run from the workflow's f
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -28,10 +27,7 @@ from textclf.config import (
     finetune_params,
     training_params,
 )
-
-
-def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+from textclf.speed import usable_cpus
 
 
 class Run:
@@ -39,7 +35,10 @@ class Run:
 
     def __init__(self, args: argparse.Namespace):
         config: dict = {}
-        for path in args.config:
+        self.files = ["config.yaml", *args.config]  # the Snakefile's configfile + --configfile
+        for path in self.files:
+            if not Path(path).is_file():
+                sys.exit(f"{path}: no such configuration file (run in the workflow's folder)")
             config = deep_merge(config, yaml.safe_load(Path(path).read_text()) or {})
         try:
             resolved = check(config)
@@ -49,7 +48,7 @@ class Run:
         if self.experiment not in resolved:
             sys.exit(
                 f"--experiment: {self.experiment!r} is not an experiment of "
-                f"{' + '.join(args.config)} (experiments: {', '.join(resolved)})"
+                f"{' + '.join(self.files)} (experiments: {', '.join(resolved)})"
             )
         self.settings = resolved[self.experiment]
         self.args = args
@@ -109,6 +108,8 @@ def train(run: Run) -> None:
 def augment(run: Run) -> None:
     from textclf.augment import run_augment
 
+    server_log = Path(run.path(run.args.server_log, "logs/augment_llm_server.log"))
+    server_log.parent.mkdir(parents=True, exist_ok=True)
     run_augment(
         train_tsv=run.path(run.args.train, "data/train.tsv"),
         llm=run.settings["llm"],
@@ -116,7 +117,7 @@ def augment(run: Run) -> None:
         out_tsv=run.path(run.args.out, "augment/augmented.tsv"),
         stats_json=run.path(run.args.stats, "augment/stats.json"),
         threads=run.args.threads,
-        server_log=run.path(run.args.server_log, "logs/augment_llm_server.log"),
+        server_log=str(server_log),
     )
 
 
@@ -376,11 +377,12 @@ def parser() -> argparse.ArgumentParser:
             "--config",
             action="append",
             metavar="YAML",
-            help="configuration file, repeatable, merged in order (default: config.yaml)",
+            help="configuration file merged over config.yaml, repeatable, in order (as "
+            "Snakemake's --configfile)",
         )
         sub.add_argument("--experiment", help="default: the configuration's default_experiment")
         sub.add_argument(
-            "--threads", type=int, default=_threads(), help="torch threads (default: all)"
+            "--threads", type=int, default=usable_cpus(), help="torch threads (default: all)"
         )
         sub.add_argument("--log", metavar="FILE", help="also log to FILE")
         if name in ("baseline", "compress"):
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     from textclf.logs import setup_logging
 
     args = parser().parse_args(argv)
-    args.config = args.config or ["config.yaml"]
+    args.config = args.config or []
     setup_logging(args.log)
     function = STAGES[args.stage][0]
     function(Run(args))

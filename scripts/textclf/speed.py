@@ -25,6 +25,11 @@ LATENCY_TEXTS = 100  # texts labelled one at a time
 THROUGHPUT_TEXTS = 2048  # texts labelled in batches of BATCH
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def _timed(predictor, batches: list[list[str]]) -> float:
     started = time.perf_counter()
     for batch in batches:
@@ -47,7 +52,7 @@ def measure(predictor, texts: list[str]) -> dict:
 def run_speed(model_dirs: dict, valid_tsv, out_tsv, threads: int = 1, max_length: int = 128):
     """speed.tsv: one row per model, measured on the valid texts, with `threads` threads (at
     most the CPUs this process may use: more would only make the threads wait for each other)."""
-    threads = min(threads, len(os.sched_getaffinity(0)))
+    threads = min(threads, usable_cpus())
     texts = read_tsv(valid_tsv)["text"].tolist()
     rows = []
     for model, folder in model_dirs.items():
