@@ -387,41 +387,42 @@ def speed_section() -> list[str]:
 
 
 def compression_section() -> list[str]:
-    """The COVID-sentiment compression run of bench/compression.py, if it ran."""
-    r = _read("compression_results.json")
-    if not r:
+    """The COVID-sentiment compression runs of bench/compression.py, if they ran."""
+    runs = _read("compression_results.json")
+    if not runs:
         return []
-    lines = [
-        "",
-        "## Compression on COVID sentiment",
-        "",
-        f"Written by `bench/compression.py` (command: `.venv/bin/python {r['command']}`; raw "
-        f"numbers: `bench/compression_results.json`), {r['date']}, on {r['machine']}, alone on "
-        f"the machine; {r['wall_s'] / 60:.1f} min. The covid_sentiment preset on a stratified "
-        f"sample of {r['rows']['train']} training rows, {r['epochs']} epochs, with every "
-        "compressed kind switched on (`compress.models`, other compress settings the defaults); "
-        f"scores on the {r['rows']['valid']} valid rows. Latency and throughput are the "
-        "workflow's `speed` job's (every model in one job, 2 threads, the valid texts). "
-        "Speed-up: texts/s against stage 1, the model the compressed ones are made from.",
-        "",
-        "| model | accuracy | macro-F1 | macro-F1 vs stage 1 | precision | recall "
-        "| parameters | size | ms per text | texts/s (batch 64) | speed-up | made in |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, m in r["models"].items():
-        lines.append(
-            f"| {name} | {m['accuracy']:.3f} | {m['f1_macro']:.3f} "
-            f"| {-m['f1_macro_drop']:+.3f} | {m['precision_macro']:.3f} "
-            f"| {m['recall_macro']:.3f} | {m['parameters'] / 1e6:.2f} M | {m['size_mb']:.1f} MB "
-            f"| {m['latency_ms']:.2f} | {m['texts_per_second']:.0f} | {m['speedup']:.2f}x "
-            f"| {m['train_seconds']:.0f} s |"
-        )
-    met = ", ".join(r["target_met_by"]) or "none"
-    lines += [
-        "",
-        f"Target (a compressed model >= 2x the texts/s of stage 1 within 1 point of its "
-        f"macro-F1) met by: {met}.",
-    ]
+    lines = ["", "## Compression on COVID sentiment"]
+    for r in runs.values():
+        lines += [
+            "",
+            f"Written by `bench/compression.py` (command: `.venv/bin/python {r['command']}`; "
+            f"raw numbers: `bench/compression_results.json`), {r['date']}, on {r['machine']}; "
+            f"{r['wall_s'] / 60:.1f} min. The covid_sentiment preset on a stratified sample of "
+            f"{r['rows']['train']} training rows, {r['epochs']} epochs, with every compressed "
+            f"kind switched on (`compress.models`; a {r['distill_layers']}-layer student, the "
+            f"other compress settings the defaults); scores on the {r['rows']['valid']} valid "
+            "rows. Latency and throughput are the workflow's `speed` job's (every model in one "
+            "job, alone on the machine, 2 threads, the valid texts). Speed-up: texts/s against "
+            "stage 1, the model the compressed ones are made from.",
+            "",
+            "| model | accuracy | macro-F1 | macro-F1 vs stage 1 | precision | recall "
+            "| parameters | size | ms per text | texts/s (batch 64) | speed-up | made in |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, m in r["models"].items():
+            lines.append(
+                f"| {name} | {m['accuracy']:.3f} | {m['f1_macro']:.3f} "
+                f"| {-m['f1_macro_drop']:+.3f} | {m['precision_macro']:.3f} "
+                f"| {m['recall_macro']:.3f} | {m['parameters'] / 1e6:.2f} M "
+                f"| {m['size_mb']:.1f} MB | {m['latency_ms']:.2f} | {m['texts_per_second']:.0f} "
+                f"| {m['speedup']:.2f}x | {m['train_seconds']:.0f} s |"
+            )
+        met = ", ".join(r["target_met_by"]) or "none"
+        lines += [
+            "",
+            "Target (a compressed model >= 2x the texts/s of stage 1 within 1 point of its "
+            f"macro-F1) met by: {met}.",
+        ]
     return lines
 
 

@@ -146,7 +146,7 @@ def train_hf(best: bool, threads: int) -> dict:
     class Tokenised(torch.utils.data.Dataset):  # tokenised once, as datasets.map would
         def __init__(self, frame):
             self.ids = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
-            self.labels = [label_id.get(label, 0) for label in frame["label"]]
+            self.labels = [label_id[label] for label in frame["label"]]
 
         def __len__(self):
             return len(self.labels)
@@ -208,7 +208,8 @@ def train_hf(best: bool, threads: int) -> dict:
     )
     trainer.train()
     seconds = time.perf_counter() - started
-    output = trainer.predict(Tokenised(valid_rows.assign(label=labels[0])))
+    valid_set = Tokenised(valid_rows) if best else Texts(valid_rows)  # as the collator wants
+    output = trainer.predict(valid_set)
     predicted = [labels[i] for i in np.argmax(output.predictions, -1)]
     return {
         "samples_per_s": len(train_rows) / seconds,
