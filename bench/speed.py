@@ -1,8 +1,9 @@
 """The workflow's trainer and predictor against the Hugging Face Trainer and pipeline(), side by
 side in one run on the same machine, data and settings; results into BENCHMARKS.md.
 
+    .venv/bin/pip install accelerate==1.15.0         # the HF Trainer needs it (the workflow not)
     .venv/bin/snakemake --cores 2 all_experiments   # first: the demo, for the no-op dry run
-    .venv/bin/python bench/speed.py                  # about 30 min on 2 cores; run it alone
+    .venv/bin/python bench/speed.py                  # about 40 min on 2 cores; run it alone
 
 Data: WNUT-2020 (../shared/datasets/wnut2020_covid_informative): train 7,000 rows, valid 1,000,
 test 2,000 texts (labels held out). Model: the packaged all-MiniLM-L6-v2. Every measurement runs
