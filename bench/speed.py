@@ -128,7 +128,6 @@ def train_workflow(precision: str, threads: int) -> dict:
 
 
 def train_hf(best: bool, threads: int) -> dict:
-    import numpy as np
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
@@ -209,9 +208,14 @@ def train_hf(best: bool, threads: int) -> dict:
     )
     trainer.train()
     seconds = time.perf_counter() - started
-    valid_set = Tokenised(valid_rows) if best else Texts(valid_rows)  # as the collator wants
-    output = trainer.predict(valid_set)
-    predicted = [labels[i] for i in np.argmax(output.predictions, -1)]
+    # Scored with the workflow's own fp32 inference, in row order: transformers 5's
+    # Trainer.predict samples the eval set length-grouped too when `train_sampling_strategy` is
+    # group_by_length, and returns its predictions in that order, not the dataset's.
+    from textclf.encoding import encode, predict_logits
+
+    encoded = encode(tokenizer, valid_rows["text"], max_length)
+    logits = predict_logits(trainer.model, encoded, tokenizer.pad_token_id)
+    predicted = [labels[i] for i in logits.argmax(-1).tolist()]
     return {
         "samples_per_s": len(train_rows) / seconds,
         "seconds": seconds,
