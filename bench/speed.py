@@ -277,7 +277,7 @@ def timed(label, texts: list[str]) -> dict:
     throughput = len(texts) / (time.perf_counter() - started)
     started = time.perf_counter()
     for text in texts[:LATENCY_TEXTS]:
-        label_batch([text])
+        label([text])
     latency = 1000 * (time.perf_counter() - started) / LATENCY_TEXTS
     return {"texts_per_s": throughput, "latency_ms": latency, "predictions": predicted}
 
