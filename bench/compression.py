@@ -24,6 +24,7 @@ import os
 import pandas as pd
 
 import presets
+from textclf.comparison import COLUMNS
 
 REPO = presets.REPO
 RESULTS = REPO / "bench" / "compression_results.json"
@@ -51,17 +52,7 @@ def summarise(max_train_rows: int, epochs: int, layers: int, wall_s: float) -> d
     out = REPO / "results" / NAME
     table = pd.read_csv(out / "comparison.tsv", sep="\t").set_index("model")
     source = table.loc["stage1"]  # hard_examples is off in the preset: stage 1 is final
-    columns = [
-        "accuracy",
-        "f1_macro",
-        "precision_macro",
-        "recall_macro",
-        "parameters",
-        "size_mb",
-        "train_seconds",
-        "latency_ms",
-        "texts_per_second",
-    ]
+    columns = [c for c in COLUMNS if c not in ("model", "f1_micro")]  # comparison.tsv's own
     models = {}
     for model, row in table.iterrows():
         entry = {c: float(row[c]) for c in columns}
