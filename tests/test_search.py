@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -218,6 +219,7 @@ def test_a_killed_worker_is_resumed_without_running_finished_trials_again(tmp_pa
             if (
                 any(t.state.name == "COMPLETE" for t in trials)
                 and trials[-1].state.name == "RUNNING"
+                and "worker" in trials[-1].user_attrs  # unnamed ones: the test below
             ):
                 break
             time.sleep(0.2)
@@ -235,6 +237,63 @@ def test_a_killed_worker_is_resumed_without_running_finished_trials_again(tmp_pa
     worker = json.loads((workdir / "results/demo/search/workers/0.json").read_text())
     assert worker["failed_stale"] == killed and not set(worker["trials"]) & set(before)
     check_finished_search(workdir, trials=3)
+
+
+def test_a_worker_finds_the_trials_a_killed_worker_left_running():
+    """Its own, and unnamed ones old enough that no live worker is about to name them."""
+    from datetime import datetime, timedelta
+
+    from optuna.trial import TrialState, create_trial
+
+    study = optuna.create_study()
+
+    def running(age_s: float, **attrs):
+        trial = create_trial(state=TrialState.RUNNING, user_attrs=attrs)
+        trial.datetime_start = datetime.now() - timedelta(seconds=age_s)
+        study.add_trial(trial)
+
+    running(10, worker=0)  # this worker's, left by its killed job
+    running(10, worker=1)  # another worker's, running now
+    running(searching.UNNAMED_S + 60)  # created, then its worker was killed before naming it
+    running(1)  # just created by a live worker
+    assert searching.fail_stale_trials(study, 0) == [0, 2]
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.RUNNING] * 2
+
+
+def test_a_worker_killed_while_writing_the_journal_does_not_block_the_next(tmp_path):
+    """The journal's lock is freed after Optuna's grace period, also when the workflow names
+    the journal by a relative path (a symlink to it that dangled was never freed)."""
+    journal = "results/demo/search/journal.log"
+    storage = "from textclf.search import open_storage; s = open_storage({'storage': None}, "
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"{storage}{journal!r}); s._backend._lock.acquire(); print('held', flush=True); "
+            "import time; time.sleep(600)",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline() == "held\n"
+    holder.kill()  # SIGKILL: the lock stays behind
+    holder.wait()
+    assert (tmp_path / f"{journal}.lock").is_symlink()
+    writer = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import optuna; {storage}{journal!r}); optuna.create_study(storage=s)",
+        ],
+        cwd=tmp_path,
+        timeout=180,  # hung for good before
+        capture_output=True,
+        text=True,
+    )
+    assert writer.returncode == 0, writer.stderr
+    assert "Forcibly releasing the lock file" in writer.stderr
+    assert not (tmp_path / f"{journal}.lock").exists()
 
 
 def study_trials(journal: Path):

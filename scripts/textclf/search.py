@@ -44,6 +44,7 @@ from textclf.tsv import DataError, read_tsv, write_text, write_tsv
 log = logging.getLogger(__name__)
 INTEGER_PARAMETERS = {"epochs", "unfreeze_layers"}
 HEARTBEAT_S, GRACE_S = 60, 180
+UNNAMED_S = 120  # a trial is named by its worker within moments of being created
 
 
 class SearchStorageError(DataError):
@@ -76,7 +77,11 @@ def open_storage(search: dict, journal_path):
     if search["storage"] is None:
         from optuna.storages.journal import JournalFileBackend
 
-        Path(journal_path).parent.mkdir(parents=True, exist_ok=True)
+        # Absolute: the journal's lock is a symlink to it, and Optuna frees the lock of a worker
+        # killed while writing only when the link resolves (a relative target dangles, and the
+        # next worker then waits for the lock forever).
+        journal_path = Path(journal_path).resolve()
+        journal_path.parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(str(journal_path)))
     url = search["storage"]
     try:
@@ -186,17 +191,31 @@ def surplus(study, trial, trials: int) -> bool:
 
 def fail_stale_trials(study, worker: int) -> list[int]:
     """Mark failed the trials this worker left RUNNING (it was killed): a worker id runs as
-    one job at a time, so they cannot be running still. The study then runs replacements."""
+    one job at a time, so they cannot be running still. So are trials left RUNNING without a
+    worker's name by a worker killed between creating a trial and naming it, once older than
+    UNNAMED_S. The study then runs replacements."""
+    from datetime import datetime, timedelta
+
     from optuna.trial import TrialState
 
+    unnamed_before = datetime.now().astimezone() - timedelta(seconds=UNNAMED_S)
     stale = [
         trial
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if trial.user_attrs.get("worker") == worker
+        or (
+            "worker" not in trial.user_attrs
+            # Optuna keeps the start in local time, naive or aware
+            and trial.datetime_start.astimezone() < unnamed_before
+        )
     ]
     for trial in stale:
         study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-        log.warning("trial %d was left running by a killed worker %d: failed", trial.number, worker)
+        log.warning(
+            "trial %d was left running by a killed worker %s: failed",
+            trial.number,
+            trial.user_attrs.get("worker", "(unnamed)"),
+        )
     return [trial.number for trial in stale]
 
 
