@@ -18,6 +18,7 @@ rule train:
     resources:
         mem_mb=6000,
         runtime=240,
+        processes=1,  # training processes (DDP); `gpu: N` runs one per GPU
     conda:
         "../envs/torch.yaml"
     script:

@@ -2,7 +2,6 @@
 
 import functools
 import re
-import socket
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -10,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from transformers import BertConfig, BertModel, BertTokenizer
+
+from textclf.distributed import free_port  # noqa: F401  (for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "example"
@@ -45,13 +46,6 @@ def build_tiny_bert(folder: Path, layers: int = 2) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (for a server a test starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ LAYERS = [
     {"tsv", "labels", "logs", "preprocess", "llm_server", "registry"},
     {"config", "metrics", "llm_requests", "download", "push", "comparison", "speed"},
     {"thresholds", "model_card", "prepare"},
-    {"encoding", "modeling", "predictor", "epochs"},
+    {"encoding", "modeling", "predictor", "epochs", "distributed"},
     {"training", "inference", "baselines", "similarity", "augment", "search"},
     {"stages", "figures", "tracking", "compression", "pruning", "distillation"},
     {"cli", "__main__"},  # the command line, over everything

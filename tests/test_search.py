@@ -239,6 +239,25 @@ def test_a_killed_worker_is_resumed_without_running_finished_trials_again(tmp_pa
     check_finished_search(workdir, trials=3)
 
 
+@pytest.mark.workflow
+def test_the_search_command_runs_a_worker_then_writes_the_best(tmp_path, tiny_bert):
+    """`python -m textclf search`: the study the rules would use, one worker's trials, then
+    best.yaml once the study holds its trials; run again, it adds none."""
+    workdir = search_workflow(tmp_path, tiny_bert, trials=2, workers=1)
+    textclf = [sys.executable, "-m", "textclf"]
+    subprocess.run([*textclf, "prepare", "--experiment", "demo"], cwd=workdir, check=True)
+    for trials in ([0, 1], []):
+        subprocess.run(
+            [*textclf, "search", "--experiment", "demo", "--threads", "1"], cwd=workdir, check=True
+        )
+        out = workdir / "results" / "demo" / "search"
+        assert json.loads((out / "workers" / "0.json").read_text())["trials"] == trials
+    best = yaml.safe_load((out / "best.yaml").read_text())
+    table = read_tsv(out / "trials.tsv")
+    assert best["finished_trials"] == 2 and sorted(table["trial"].astype(int)) == [0, 1]
+    assert best["value"] == max(float(v) for v in table["value"])
+
+
 def test_a_worker_finds_the_trials_a_killed_worker_left_running():
     """Its own, and unnamed ones old enough that no live worker is about to name them."""
     from datetime import datetime, timedelta

@@ -1,6 +1,7 @@
 """The demo workflow through a real one-node Slurm cluster (CI stage 2: .ci/slurm_stage.sh
 starts the cluster, then runs `pytest -m slurm`). Every job must run as a Slurm job that
-completed, and the predictions must equal those of a local run of the same workflow."""
+completed, and the predictions must equal those of a local run of the same workflow. Both
+train and fine-tune on 2 processes (DDP over Gloo; profiles/ci-slurm sets `processes: 2`)."""
 
 import collections
 import re
@@ -31,7 +32,8 @@ def test_demo_through_slurm_matches_a_local_run(tmp_path, tiny_bert):
         config = yaml.safe_load((workdir / "config.yaml").read_text())
         config["augment"]["max_rows"] = 6
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    _, output = snakemake(local, "-j2", TARGET)
+    two = ["--set-resources", "train:processes=2", "finetune:processes=2"]
+    _, output = snakemake(local, "-j2", TARGET, *two)  # --set-resources takes every word after it
     expected = job_counts(output)
     journal = local / "results" / "demo" / "augment" / "journal.jsonl"
     (cluster / "results" / "demo" / "augment").mkdir(parents=True)
@@ -59,3 +61,5 @@ def test_demo_through_slurm_matches_a_local_run(tmp_path, tiny_bert):
     local_prediction = (local / TARGET).read_text()
     assert (cluster / TARGET).read_text() == local_prediction
     assert len(local_prediction.splitlines()) == 121
+    for stage in ("train", "finetune"):  # rank 0 logs to the rule's log, rank 1 beside it
+        assert "rank 1 INFO" in (cluster / f"results/demo/logs/{stage}.log.rank1").read_text()

@@ -87,22 +87,66 @@ def prepare(run: Run) -> None:
 
 
 def train(run: Run) -> None:
+    from textclf.distributed import launch
     from textclf.stages import run_stage1
 
     best = run.args.best
     if best is None and run.settings["search"]["enabled"]:
         best = run.path(None, "search/best.yaml")
-    run_stage1(
-        model_name=run.settings["model"]["name"],
-        train_tsv=run.path(run.args.train, "data/train.tsv"),
-        valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
-        dataset_json=run.path(run.args.dataset, "data/dataset.json"),
-        settings=training_params(run.settings),
-        out_dir=run.path(run.args.out, "checkpoints/stage1"),
-        threads=run.args.threads,
-        card=card_params(run.settings, run.experiment),
-        best_yaml=best,
+    launch(
+        run_stage1,
+        dict(
+            model_name=run.settings["model"]["name"],
+            train_tsv=run.path(run.args.train, "data/train.tsv"),
+            valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
+            dataset_json=run.path(run.args.dataset, "data/dataset.json"),
+            settings=training_params(run.settings),
+            out_dir=run.path(run.args.out, "checkpoints/stage1"),
+            threads=run.args.threads,
+            card=card_params(run.settings, run.experiment),
+            best_yaml=best,
+        ),
+        run.args.processes,
+        run.args.log_file,
     )
+
+
+def search(run: Run) -> None:
+    from textclf import search as searching
+
+    search_settings = run.settings["search"]
+    journal = run.path(None, "search/journal.log")
+    study = run.path(run.args.study, "search/study.json")
+    train_tsv = run.path(run.args.train, "data/train.tsv")
+    worker = run.args.worker
+    common = dict(search=search_settings, training=training_params(run.settings))
+    model_name = run.settings["model"]["name"]
+    searching.create_study(
+        run.experiment, train_tsv, **common, model_name=model_name, out_json=study, journal=journal
+    )
+    searching.run_worker(
+        worker=worker,
+        study_json=study,
+        train_tsv=train_tsv,
+        dataset_json=run.path(run.args.dataset, "data/dataset.json"),
+        **common,
+        model_name=model_name,
+        out_json=run.path(None, f"search/workers/{worker}.json"),
+        journal=journal,
+        threads=run.args.threads,
+    )
+    opened = searching.load(study, search_settings, journal)
+    if len(searching.finished_trials(opened)) >= search_settings["trials"]:
+        out = Path(run.path(run.args.out_dir, "search"))
+        searching.summarise(
+            study,
+            search_settings,
+            journal,
+            out / "best.yaml",
+            out / "trials.tsv",
+            out / "optimization_history.png",
+            out / "param_importances.png",
+        )
 
 
 def augment(run: Run) -> None:
@@ -134,18 +178,24 @@ def mine(run: Run) -> None:
 
 
 def finetune(run: Run) -> None:
+    from textclf.distributed import launch
     from textclf.stages import run_stage2
 
-    run_stage2(
-        stage1_dir=run.path(run.args.stage1, "checkpoints/stage1"),
-        train_tsv=run.path(run.args.train, "data/train.tsv"),
-        hard_tsv=run.path(run.args.hard, "mine/misclassified.tsv"),
-        valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
-        settings=finetune_params(run.settings),
-        original_per_hard=run.settings["finetune"]["original_per_hard"],
-        out_dir=run.path(run.args.out, "checkpoints/finetuned"),
-        threads=run.args.threads,
-        card=card_params(run.settings, run.experiment),
+    launch(
+        run_stage2,
+        dict(
+            stage1_dir=run.path(run.args.stage1, "checkpoints/stage1"),
+            train_tsv=run.path(run.args.train, "data/train.tsv"),
+            hard_tsv=run.path(run.args.hard, "mine/misclassified.tsv"),
+            valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
+            settings=finetune_params(run.settings),
+            original_per_hard=run.settings["finetune"]["original_per_hard"],
+            out_dir=run.path(run.args.out, "checkpoints/finetuned"),
+            threads=run.args.threads,
+            card=card_params(run.settings, run.experiment),
+        ),
+        run.args.processes,
+        run.args.log_file,
     )
 
 
@@ -286,6 +336,17 @@ STAGES = {
             "--out": "the checkpoint folder",
         },
     ),
+    "search": (
+        search,
+        "hyperparameter search: create or join the study, run trials as one worker until it "
+        "holds search.trials, then write best.yaml (run several at once with --worker 0, 1, ...)",
+        {
+            "--train": "train.tsv",
+            "--dataset": "dataset.json",
+            "--study": "study.json",
+            "--out-dir": "where best.yaml, trials.tsv and the plots go",
+        },
+    ),
     "augment": (
         augment,
         "ask the LLM to rewrite each training row",
@@ -384,10 +445,21 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--threads", type=int, default=usable_cpus(), help="torch threads (default: all)"
         )
-        sub.add_argument("--log", metavar="FILE", help="also log to FILE")
+        # not --log: under torchrun, a prefix of its --log-dir is taken for torchrun's own
+        sub.add_argument("--log-file", metavar="FILE", help="also log to FILE")
         if name in ("baseline", "compress"):
             role = registry.BASELINE if name == "baseline" else registry.COMPRESSED
             sub.add_argument("--kind", required=True, choices=registry.names(role))
+        if name in ("train", "finetune"):
+            sub.add_argument(
+                "--processes",
+                type=int,
+                default=1,
+                help="training processes on this machine (DDP, torchrun's engine; --threads "
+                "are shared by them); or start the command under torchrun itself",
+            )
+        if name == "search":
+            sub.add_argument("--worker", type=int, default=0, help="this worker's number")
         if name == "speed":
             sub.add_argument("--models", nargs="+", help="folders or model kinds (default: all)")
         for flag, what in paths.items():
@@ -397,10 +469,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from textclf.logs import setup_logging
+    from textclf.logs import environment, setup_logging
 
     args = parser().parse_args(argv)
     args.config = args.config or []
-    setup_logging(args.log)
+    setup_logging(args.log_file)
     function = STAGES[args.stage][0]
     function(Run(args))
+    if environment()[1] > 1:  # under torchrun
+        from textclf.distributed import finish
+
+        finish()

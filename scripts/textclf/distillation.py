@@ -60,24 +60,26 @@ def student_from(teacher, layers: int):
 
 
 def distillation_loss(space: LabelSpace, temperature: float, alpha: float):
-    """loss(logits, targets) for the trainer; `targets` holds the hard targets (a label id,
-    or a multi-hot row) followed by the teacher's logits."""
+    """loss(logits, targets) -> (total, weight) for the trainer (see training.loss_function);
+    `targets` holds the hard targets (a label id, or a multi-hot row) followed by the
+    teacher's logits. Its mean is the batch mean of both terms."""
     labels, t = len(space.labels), temperature
 
     def loss(logits, targets):
         teacher = targets[:, -labels:]
         if space.multi_label:
-            soft = F.binary_cross_entropy_with_logits(logits / t, torch.sigmoid(teacher / t))
-            hard = F.binary_cross_entropy_with_logits(logits, targets[:, :labels])
+            bce = F.binary_cross_entropy_with_logits
+            soft = bce(logits / t, torch.sigmoid(teacher / t), reduction="sum") / labels
+            hard = bce(logits, targets[:, :labels], reduction="sum") / labels
         else:
             soft = F.kl_div(
                 F.log_softmax(logits / t, -1),
                 F.log_softmax(teacher / t, -1),
                 log_target=True,
-                reduction="batchmean",
+                reduction="sum",
             )
-            hard = F.cross_entropy(logits, targets[:, 0].long())
-        return alpha * t * t * soft + (1 - alpha) * hard
+            hard = F.cross_entropy(logits, targets[:, 0].long(), reduction="sum")
+        return alpha * t * t * soft + (1 - alpha) * hard, len(logits)
 
     return loss
 

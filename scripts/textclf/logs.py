@@ -1,6 +1,8 @@
-"""Logging for rule scripts: to the rule's log file and to stderr, uncaught errors included."""
+"""Logging for rule scripts: to the rule's log file and to stderr, uncaught errors included.
+Under torchrun, rank 0 adds to the log file and every other rank writes `<log>.rank<N>`."""
 
 import logging
+import os
 import sys
 
 from textclf.tsv import DataError
@@ -13,13 +15,23 @@ def _log_uncaught(kind, error, trace):
         logging.getLogger("textclf").critical("failed", exc_info=(kind, error, trace))
 
 
+def environment() -> tuple[int, int]:
+    """(rank, world size) as torchrun sets them; (0, 1) outside torchrun."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
 def setup_logging(path=None) -> None:
+    rank, size = environment()
     handlers = [logging.StreamHandler()]
-    if path:
+    if path and size == 1:
         handlers.append(logging.FileHandler(path, mode="w"))
+    elif path:  # rank 0 continues the launcher's log
+        named = path if rank == 0 else f"{path}.rank{rank}"
+        handlers.append(logging.FileHandler(named, mode="a" if rank == 0 else "w"))
+    where = f" rank {rank}" if size > 1 else ""
     logging.basicConfig(
         level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s" + where + " %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
     )

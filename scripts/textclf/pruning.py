@@ -68,7 +68,7 @@ def importance(model, tokenizer, rows, max_length: int, batch_size: int = 32):
         for start in range(0, len(encoded), batch_size):
             index = list(range(start, min(start + batch_size, len(encoded))))
             batch = collate([encoded[i] for i in index], tokenizer.pad_token_id, "cpu")
-            loss = criterion(model(**batch).logits.float(), targets[index]) * len(index)
+            loss, _ = criterion(model(**batch).logits.float(), targets[index])  # summed
             gradients = torch.autograd.grad(loss, head_gates + neuron_gates)
             for i in range(len(layers)):
                 heads_seen[i] += gradients[i].abs()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from textclf.config import from_section
+from textclf.distributed import Ranks
 from textclf.inference import (
     Classifier,
     evaluate_splits,
@@ -53,6 +54,8 @@ def _train_and_save(
     kind: str,
 ):
     model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
+    if not Ranks().main:  # under torchrun, rank 0 writes the model
+        return
     record = None
     space = label_space(model)
     if space.multi_label:
@@ -62,6 +65,7 @@ def _train_and_save(
         space, history, asdict(settings), base_model, len(train_rows), len(valid_rows), card
     )
     save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, text)
+    log.info("saved %s", out_dir)
 
 
 def run_stage1(
@@ -130,6 +134,8 @@ def run_stage2(
     hard = read_tsv(hard_tsv)
     if hard.empty:
         log.warning("stage 2: no hard examples; the fine-tuned model is the stage-1 model")
+        if not Ranks().main:
+            return
         with atomic_path(out_dir) as tmp:
             shutil.copytree(stage1_dir, tmp)
             record = read_manifest(tmp)

@@ -26,6 +26,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from textclf import thresholds
 from textclf.config import default, settings_class
+from textclf.distributed import Ranks
 from textclf.encoding import (
     collate,
     encode,
@@ -44,7 +45,6 @@ from textclf.modeling import (
     init_prior_bias,
     label_space,
     load_classifier,
-    pick_device,
     resolve_precision,
     set_dropout,
     set_trainable_depth,
@@ -117,20 +117,30 @@ def _param_groups(model, weight_decay: float):
 
 
 def loss_function(space: LabelSpace, settings: TrainSettings, targets: torch.Tensor, device):
-    """The training loss, with class weights or positive weights from the training targets."""
+    """The training loss, with class weights or positive weights from the training targets.
+
+    loss(logits, gold) -> (total, weight): the batch's summed loss and what its mean divides
+    by (rows, weighted rows or row-label pairs), so that a batch dealt to several ranks is
+    averaged over the whole batch, as in one process."""
     if space.multi_label:
         pos_weight = None
         if settings.pos_weight:
             positives = targets.sum(0)
             pos_weight = ((len(targets) - positives) / positives.clamp(min=1)).to(device)
-        return lambda logits, gold: F.binary_cross_entropy_with_logits(
-            logits, gold, pos_weight=pos_weight
+        return lambda logits, gold: (
+            F.binary_cross_entropy_with_logits(
+                logits, gold, pos_weight=pos_weight, reduction="sum"
+            ),
+            float(gold.numel()),
         )
-    weight = None
-    if settings.class_weights:
-        counts = torch.bincount(targets, minlength=len(space.labels)).float()
-        weight = (len(targets) / (len(space.labels) * counts.clamp(min=1))).to(device)
-    return lambda logits, gold: F.cross_entropy(logits, gold, weight=weight)
+    if not settings.class_weights:
+        return lambda logits, gold: (F.cross_entropy(logits, gold, reduction="sum"), len(gold))
+    counts = torch.bincount(targets, minlength=len(space.labels)).float()
+    weight = (len(targets) / (len(space.labels) * counts.clamp(min=1))).to(device)
+    return lambda logits, gold: (
+        F.cross_entropy(logits, gold, weight=weight, reduction="sum"),
+        weight[gold].sum().item(),
+    )
 
 
 def _evaluate(
@@ -182,15 +192,22 @@ def train(
     callbacks: list[EpochCallback] = (),
     targets: torch.Tensor | None = None,
     loss=None,
+    step_callbacks: list[EpochCallback] = (),
 ) -> tuple[object, pd.DataFrame]:
     """Train `model` in place; return (model with the best epoch's weights, history).
 
     `callbacks` see every epoch's history record and may stop training. `targets` (one row
-    per training row) and `loss(logits, targets)` replace the labels and the configured loss
-    when a caller trains on something else, e.g. a teacher's soft targets."""
-    torch.set_num_threads(threads)
+    per training row) and `loss(logits, targets) -> (total, weight)` (see loss_function)
+    replace the labels and the configured loss when a caller trains on something else, e.g. a
+    teacher's soft targets. `step_callbacks` see every step's loss over the whole batch.
+
+    Under torchrun (textclf.distributed) every rank trains on its share of each batch with
+    DistributedDataParallel; rank 0 validates and decides, every rank ends with the same
+    weights, and the caller saves on rank 0 only."""
+    ranks = Ranks()
+    device = ranks.start()
+    torch.set_num_threads(ranks.threads(threads))
     seed_everything(settings.seed)
-    device = pick_device()
     model.to(device)
     if settings.dropout is not None:
         set_dropout(model, settings.dropout)
@@ -218,6 +235,8 @@ def train(
         settings.unfreeze_patience,
     )
     stopping = EarlyStopping(settings.patience)
+    # Every rank draws the same global batches (the batch size is the global one) and trains
+    # on its share of each: the steps and the schedule are those of one process.
     generator = torch.Generator().manual_seed(settings.seed)
     steps_per_epoch = -(-len(train_encoded) // settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
@@ -233,23 +252,31 @@ def train(
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         trainable = set_trainable_depth(model, unfreezing.depth)
-        model.train()
+        network = ranks.wrap(model)  # again each epoch: DDP syncs only what trains at wrapping
+        network.train()
         total_loss, seen = 0.0, 0
         batches = length_grouped_batches(lengths, settings.batch_size, generator)
         for step, batch_index in enumerate(batches, start=1):
-            batch = collate([train_encoded[i] for i in batch_index], pad_id, device)
+            rows, counts = ranks.share(batch_index)
+            batch = collate([train_encoded[i] for i in rows], pad_id, device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = model(**batch).logits
-                loss_value = criterion(logits.float(), targets[batch_index].to(device))
-            scaler.scale(loss_value).backward()
+                logits = network(**batch).logits
+                summed, weight = criterion(logits.float(), targets[rows].to(device))
+            if not counts:
+                summed, weight = summed * 0.0, 0.0
+            # the whole batch's (loss, weight); DDP averages gradients over the ranks
+            whole = ranks.sum(torch.tensor([summed.item(), float(weight)]))
+            batch_loss = whole[0].item() / whole[1].item()
+            scaler.scale(summed * (ranks.size / whole[1].item())).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            total_loss += loss_value.item() * len(batch_index)
+            total_loss += batch_loss * len(batch_index)
             seen += len(batch_index)
+            notify(step_callbacks, {"epoch": epoch, "step": step, "train_loss": batch_loss})
             if step % report_every == 0 or step == steps_per_epoch:
                 _log_progress(
                     epoch,
@@ -260,19 +287,19 @@ def train(
                     len(train_encoded),
                     time.perf_counter() - started,
                 )
-        valid_loss, valid = _evaluate(
-            model,
-            valid_encoded,
-            valid_gold,
-            space,
-            pad_id,
-            settings.positive_label,
-            metric,
-            amp_dtype,
-        )
-        improved = stopping.update(epoch, valid[metric], model)
-        history.append(
-            {
+        record, stop = None, None
+        if ranks.main:  # validation and the callbacks (search pruning, tracking) on rank 0
+            valid_loss, valid = _evaluate(
+                model,
+                valid_encoded,
+                valid_gold,
+                space,
+                pad_id,
+                settings.positive_label,
+                metric,
+                amp_dtype,
+            )
+            record = {
                 "epoch": epoch,
                 "train_loss": total_loss / len(train_encoded),
                 "valid_loss": valid_loss,
@@ -284,12 +311,16 @@ def train(
                 "seconds": round(time.perf_counter() - started, 2),
                 "precision": precision,
             }
-        )
-        log.info("epoch %d: %s", epoch, json.dumps(history[-1]))
+            log.info("epoch %d: %s", epoch, json.dumps(record))
+            stop = notify(callbacks, record)
+        record, stop = ranks.broadcast((record, stop))
+        history.append(record)
+        # every rank takes the same decisions from rank 0's scores
+        improved = stopping.update(epoch, record[f"valid_{metric}"], model)
         if unfreezing.after_epoch(epoch, improved):
             stopping.restart()
             log.info("plateau: opening more layers (depth %d)", unfreezing.depth)
-        if notify(callbacks, history[-1]):
+        if stop:
             log.info("stopped by a callback after epoch %d", epoch)
             break
         if stopping.should_stop:
