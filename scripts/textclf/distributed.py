@@ -35,6 +35,7 @@ class Ranks:
         self.rank, self.size = environment()
         self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
         self.local_size = int(os.environ.get("LOCAL_WORLD_SIZE", self.size))
+        self.device = torch.device("cpu")  # until start()
 
     @property
     def main(self) -> bool:
@@ -43,13 +44,13 @@ class Ranks:
     def start(self) -> torch.device:
         """Join the process group (once per process); this rank's device."""
         cuda = torch.cuda.is_available()
-        device = torch.device(f"cuda:{self.local_rank}" if cuda else "cpu")
+        self.device = torch.device(f"cuda:{self.local_rank}" if cuda else "cpu")
         if cuda:
-            torch.cuda.set_device(device)
+            torch.cuda.set_device(self.device)
         if self.size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if cuda else "gloo", timeout=TIMEOUT)
-            log.info("rank %d of %d on %s", self.rank, self.size, device)
-        return device
+            log.info("rank %d of %d on %s", self.rank, self.size, self.device)
+        return self.device
 
     def threads(self, job_threads: int) -> int:
         """Torch threads of one rank: the job's CPUs shared by the ranks on this node."""
@@ -63,12 +64,14 @@ class Ranks:
         mine = batch[self.rank :: self.size]
         return (mine, True) if mine else (batch[:1], False)
 
-    def sum(self, tensor: torch.Tensor) -> torch.Tensor:
-        """The sum over all ranks (the tensor itself in a world of one)."""
-        if self.size > 1:
-            tensor = tensor.clone()
-            dist.all_reduce(tensor)
-        return tensor
+    def sum(self, values: list[float]) -> list[float]:
+        """The sums over all ranks of a few numbers (the numbers themselves in a world of
+        one); in float64, on this rank's device (NCCL reduces GPU tensors only)."""
+        if self.size == 1:
+            return values
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
+        dist.all_reduce(tensor)
+        return tensor.tolist()
 
     def broadcast(self, value):
         """Rank 0's `value` on every rank (any picklable object)."""

@@ -265,9 +265,9 @@ def train(
             if not counts:
                 summed, weight = summed * 0.0, 0.0
             # the whole batch's (loss, weight); DDP averages gradients over the ranks
-            whole = ranks.sum(torch.tensor([summed.item(), float(weight)]))
-            batch_loss = whole[0].item() / whole[1].item()
-            scaler.scale(summed * (ranks.size / whole[1].item())).backward()
+            whole_loss, whole_weight = ranks.sum([summed.item(), float(weight)])
+            batch_loss = whole_loss / whole_weight
+            scaler.scale(summed * (ranks.size / whole_weight)).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             scaler.step(optimizer)
