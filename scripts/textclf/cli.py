@@ -124,7 +124,7 @@ def search(run: Run) -> None:
     searching.create_study(
         run.experiment, train_tsv, **common, model_name=model_name, out_json=study, journal=journal
     )
-    searching.run_worker(
+    finished = searching.run_worker(
         worker=worker,
         study_json=study,
         train_tsv=train_tsv,
@@ -135,8 +135,7 @@ def search(run: Run) -> None:
         journal=journal,
         threads=run.args.threads,
     )
-    opened = searching.load(study, search_settings, journal)
-    if len(searching.finished_trials(opened)) >= search_settings["trials"]:
+    if finished >= search_settings["trials"]:
         out = Path(run.path(run.args.out_dir, "search"))
         searching.summarise(
             study,

@@ -291,7 +291,8 @@ def run_worker(
     out_json,
     journal,
     threads: int = 1,
-) -> None:
+) -> int:
+    """Run trials until the study holds search.trials finished ones; how many it holds."""
     optuna = _optuna()
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -330,6 +331,7 @@ def run_worker(
     )
     record = {"worker": worker, "trials": ran, "failed_stale": failed, "optuna": optuna.__version__}
     write_text(json.dumps(record, indent=2) + "\n", out_json)
+    return len(finished_trials(study))
 
 
 def trials_table(study) -> pd.DataFrame:
