@@ -3,7 +3,7 @@ import sys
 
 sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 
-from textclf import registry
+from textclf import layout, registry
 from textclf.config import (
     SettingsError,
     baseline_params,
@@ -46,15 +46,9 @@ def dataset_files(wildcards):
     its download makes one (without it, prepare holds out a stratified share of train)."""
     s = settings(wildcards.experiment)
     folder = s["dataset"]
-    files = {split: f"{folder}/{split}.tsv" for split in ("train", "test")}
-    downloaded = download_splits(s["download"]) if s.get("download") else []
-    if os.path.exists(f"{folder}/valid.tsv") or "valid" in downloaded:
-        files["valid"] = f"{folder}/valid.tsv"
-    return files
-
-
-def download_splits(spec):
-    return [split for split in ("train", "valid", "test") if split in spec["files"]]
+    downloaded = layout.downloaded(folder, s["download"]) if s.get("download") else {}
+    valid = os.path.exists(layout.dataset_file(folder, "valid")) or "valid" in downloaded
+    return layout.dataset_files(folder, valid)
 
 
 def downloads():
@@ -64,7 +58,7 @@ def downloads():
     found = {}
     for name in config["experiments"]:
         s = settings(name)
-        missing = not os.path.exists(f"{s['dataset']}/train.tsv")
+        missing = not os.path.exists(layout.dataset_file(s["dataset"], "train"))
         if s.get("download") and missing and s["dataset"] not in found:
             found[s["dataset"]] = {**s["download"], "experiment": name}
     return found
@@ -94,40 +88,20 @@ def is_multi_label(experiment):
 
 
 def figure_files(experiment):
-    out = f"results/{experiment}/figures"
-    files = [f"{out}/class_distribution.png"]
-    if is_multi_label(experiment):
-        files.append(f"{out}/labels_per_sample.png")
-    if settings(experiment)["hard_examples"]:
-        files.append(f"{out}/hardest_examples.html")
-    return files
-
-
-def split_inputs(wildcards):
-    """The prepared splits and dataset.json of the experiment."""
-    out = f"results/{wildcards.experiment}/data"
-    return {
-        "dataset": f"{out}/dataset.json",
-        **{split: f"{out}/{split}.tsv" for split in ("train", "valid", "test")},
-    }
+    """Every figure of the experiment (textclf.layout.figures)."""
+    hard = settings(experiment)["hard_examples"]
+    return list(layout.figures(experiment, is_multi_label(experiment), hard).values())
 
 
 def figure_inputs(wildcards):
     """The final model, its valid scores, the splits and every stage's training history."""
     experiment = wildcards.experiment
-    final = stages(experiment)[-1]
-    out = f"results/{experiment}"
-    return {
-        **split_inputs(wildcards),
-        "model": registry.model_folder(experiment, final),
-        "metrics": f"{out}/metrics/{final}.json",
-        "probabilities": f"{out}/metrics/{final}_valid_probabilities.tsv",
-        "checkpoints": [registry.model_folder(experiment, stage) for stage in stages(experiment)],
-    }
+    folders = {stage: registry.model_folder(experiment, stage) for stage in stages(experiment)}
+    return layout.figure_inputs(experiment, folders)
 
 
 def final_metrics(wildcards):
-    return f"results/{wildcards.experiment}/metrics/{stages(wildcards.experiment)[-1]}.json"
+    return layout.metrics(wildcards.experiment, stages(wildcards.experiment)[-1])
 
 
 def experiment_outputs(experiment):
@@ -135,12 +109,12 @@ def experiment_outputs(experiment):
     the figures, the search's table and plots when it searches, and the record of its
     settings (ancient: rewriting it reruns nothing)."""
     return (
-        [f"results/{experiment}/prediction.csv"]
-        + [f"results/{experiment}/metrics/{model}.json" for model in models(experiment)]
-        + [f"results/{experiment}/comparison.tsv"]
+        [layout.prediction(experiment)]
+        + [layout.metrics(experiment, model) for model in models(experiment)]
+        + [layout.comparison(experiment)]
         + figure_files(experiment)
         + search_files(experiment)
-        + [ancient(f"results/{experiment}/settings.yaml")]
+        + [ancient(layout.settings(experiment))]
         + tracking_record(experiment)
     )
 
@@ -148,30 +122,27 @@ def experiment_outputs(experiment):
 def tracking_record(experiment):
     if not settings(experiment)["tracking"]["enabled"]:
         return []
-    return [ancient(f"results/{experiment}/tracking.json")]
+    return [ancient(layout.tracking_record(experiment))]
 
 
 def tracking_uri(wildcards):
     """The MLflow store: tracking.uri, or the SQLite file results/mlflow.db."""
-    return settings(wildcards.experiment)["tracking"]["uri"] or "sqlite:///results/mlflow.db"
+    return settings(wildcards.experiment)["tracking"]["uri"] or layout.TRACKING_STORE
 
 
 def tracking_failures(wildcards):
-    """Failed attempts to track the experiment: a new count reruns track (the store was down).
-    Read here, where only Snakemake may be installed, as textclf.tracking writes it."""
-    path = f"results/{wildcards.experiment}/tracking.failures"
-    return int(open(path).read().strip() or 0) if os.path.exists(path) else 0
+    """Failed attempts to track the experiment: a new count reruns track (the store was down)."""
+    record = layout.tracking_record(wildcards.experiment)
+    return layout.failed_attempts(layout.tracking_failures(record))
 
 
 def tracked_models(wildcards):
     """Each model of the experiment: its saved folder and its metrics file."""
-    return {
-        model: {
-            "folder": registry.model_folder(wildcards.experiment, model),
-            "metrics": f"results/{wildcards.experiment}/metrics/{model}.json",
-        }
-        for model in models(wildcards.experiment)
-    }
+    experiment = wildcards.experiment
+    return layout.tracked(
+        experiment,
+        {model: registry.model_folder(experiment, model) for model in models(experiment)},
+    )
 
 
 def tracking_inputs(wildcards):
@@ -179,13 +150,13 @@ def tracking_inputs(wildcards):
     search's trials."""
     experiment = wildcards.experiment
     inputs = {
-        "settings": f"results/{experiment}/settings.yaml",
+        "settings": layout.settings(experiment),
         "figures": figure_files(experiment),
     }
     for model, files in tracked_models(wildcards).items():
         inputs[f"{model}_folder"], inputs[f"{model}_metrics"] = files["folder"], files["metrics"]
     if settings(experiment)["search"]["enabled"]:
-        inputs["trials"] = f"results/{experiment}/search/trials.tsv"
+        inputs["trials"] = layout.search(experiment, "trials.tsv")
     return inputs
 
 
@@ -196,25 +167,24 @@ def final_model(wildcards):
 def search_files(experiment):
     if not settings(experiment)["search"]["enabled"]:
         return []
-    out = f"results/{experiment}/search"
-    return [f"{out}/trials.tsv", f"{out}/optimization_history.png", f"{out}/param_importances.png"]
+    return layout.search_report(experiment)
 
 
 def search_journal(wildcards):
     """The Optuna journal file of the experiment's study (used when search.storage is null)."""
-    return f"results/{wildcards.experiment}/search/journal.log"
+    return layout.search(wildcards.experiment, "journal.log")
 
 
 def search_workers(wildcards):
     count = settings(wildcards.experiment)["search"]["workers"]
-    return [f"results/{wildcards.experiment}/search/workers/{i}.json" for i in range(count)]
+    return [layout.search_worker(wildcards.experiment, i) for i in range(count)]
 
 
 def searched_settings(wildcards):
     """Stage 1's input best.yaml when the experiment searches its settings."""
     if not settings(wildcards.experiment)["search"]["enabled"]:
         return {}
-    return {"best": f"results/{wildcards.experiment}/search/best.yaml"}
+    return {"best": layout.search(wildcards.experiment, "best.yaml")}
 
 
 def training_settings(wildcards):
@@ -238,9 +208,8 @@ def models(experiment):
 def comparison_inputs(wildcards):
     """Metrics JSON of every model of the experiment, keyed by model name, and the speed table."""
     return {
-        model: f"results/{wildcards.experiment}/metrics/{model}.json"
-        for model in models(wildcards.experiment)
-    } | {"speed": f"results/{wildcards.experiment}/metrics/speed.tsv"}
+        model: layout.metrics(wildcards.experiment, model) for model in models(wildcards.experiment)
+    } | {"speed": layout.speed(wildcards.experiment)}
 
 
 def all_cores(wildcards):
@@ -280,9 +249,7 @@ def selection_metric(wildcards):
 
 
 def labelled_splits(wildcards):
-    return {
-        split: f"results/{wildcards.experiment}/data/{split}.tsv" for split in ("valid", "test")
-    }
+    return {split: layout.split(wildcards.experiment, split) for split in ("valid", "test")}
 
 
 def section(name):

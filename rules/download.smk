@@ -6,7 +6,7 @@ for _folder, _spec in downloads().items():
         name:
             f"download_{_spec['experiment']}"
         output:
-            **{split: f"{_folder}/{split}.tsv" for split in download_splits(_spec)},
+            **layout.downloaded(_folder, _spec),
         log:
             f"results/logs/download_{_spec['experiment']}.log",
         params:

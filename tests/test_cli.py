@@ -47,8 +47,10 @@ def test_settings_and_paths_resolve_as_the_workflows(monkeypatch, tmp_path):
     monkeypatch.chdir(REPO)
     run = parsed("train")
     assert run.experiment == "demo"  # config.yaml's default_experiment
-    assert run.path(None, "data/train.tsv") == "results/demo/data/train.tsv"
-    assert run.path(tmp_path / "t.tsv", "data/train.tsv") == str(tmp_path / "t.tsv")
+    assert run.split("train") == "results/demo/data/train.tsv"
+    assert parsed("train", "--train", str(tmp_path / "t.tsv")).split("train") == str(
+        tmp_path / "t.tsv"
+    )
     assert run.model(None) == "results/demo/checkpoints/finetuned"  # hard examples on
     assert run.model("onnx-int8") == "results/demo/compressed/onnx-int8"
     assert run.model("my/folder") == "my/folder"
@@ -122,3 +124,37 @@ def test_each_stage_passes_what_its_rule_passes(monkeypatch):
     assert evaluated["positive_label"] == "INFORMATIVE"
     cli.main(["speed"])
     assert list(calls["run_speed"]["model_dirs"]) == ["scratch", "tfidf", "stage1", "finetuned"]
+
+
+def test_a_missing_input_stops_with_the_command_that_makes_it(monkeypatch, tmp_path):
+    monkeypatch.chdir(REPO)
+    empty = tmp_path / "nothing.yaml"  # the demo, on a results/ where nothing ran yet
+    empty.write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+    with pytest.raises(SystemExit, match=r"results/demo/settings.yaml.*: missing; run settings"):
+        cli.main(["track"])
+    with pytest.raises(SystemExit, match=r"results/demo/checkpoints/stage1.*missing; run the"):
+        cli.main(["figures"])
+
+
+def test_the_data_stages_run_without_torch(tmp_path):
+    """settings and prepare run in the rules' data env (no torch, transformers or mlflow): the
+    command line imports what a stage needs only when it runs."""
+    code = f"""
+import sys
+BLOCKED = {"torch", "transformers", "mlflow", "onnxruntime", "matplotlib"}
+
+class Absent:  # as if these were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(name)
+
+sys.meta_path.insert(0, Absent())
+from textclf.cli import main
+main(["settings", "--out", {str(tmp_path / "s.yaml")!r}])
+main(["prepare", "--out-dir", {str(tmp_path / "data")!r}])
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "data" / "dataset.json").exists() and (tmp_path / "s.yaml").exists()

@@ -2,6 +2,7 @@
 names one, every package is pinned exactly from conda-forge/nodefaults, each pip section
 resolves, and the driver's requirements.txt agrees with the env files on shared packages."""
 
+import os
 import re
 import subprocess
 import sys
@@ -82,3 +83,34 @@ def test_pip_section_resolves(path, tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("path", ENVS, ids=[p.name for p in ENVS])
+def test_each_env_installs_the_library_after_it_is_made(path):
+    # Snakemake runs <env>.post-deploy.sh inside a new env (the only place it looks)
+    script = path.with_name(f"{path.stem}.post-deploy.sh")
+    assert script.resolve() == REPO / "envs" / "install-textclf.sh"
+
+
+def test_the_post_deploy_script_installs_textclf_editable(tmp_path):
+    """Run where conda would: in a fresh environment (a venv here), from the workflow's folder;
+    the env then imports textclf from the checkout, from any folder."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
+    active = {**os.environ, "PATH": f"{env / 'bin'}:{os.environ['PATH']}", "VIRTUAL_ENV": str(env)}
+    script = REPO / "envs" / "torch.post-deploy.sh"
+    done = subprocess.run(
+        ["bash", str(script)], cwd=REPO, env=active, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    where = subprocess.run(
+        [env / "bin" / "python", "-c", "import textclf.layout as m; print(m.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert where.stdout.strip() == str(REPO / "scripts" / "textclf" / "layout.py"), where.stderr
+    elsewhere = subprocess.run(
+        ["bash", str(script)], cwd=tmp_path, env=active, capture_output=True, text=True
+    )
+    assert elsewhere.returncode == 0 and "is not the workflow's folder" in elsewhere.stderr

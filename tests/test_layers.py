@@ -9,6 +9,7 @@ PACKAGE = REPO / "scripts" / "textclf"
 # Lowest first. The Snakefile imports config and registry, so they sit low and stay free of
 # torch; registry names its classes as "module:Class" strings, loaded only when needed.
 LAYERS = [
+    {"layout"},  # where the files are: standard library only
     {"tsv", "labels", "logs", "preprocess", "llm_server", "registry"},
     {"config", "metrics", "llm_requests", "download", "push", "comparison", "speed"},
     {"thresholds", "model_card", "prepare"},

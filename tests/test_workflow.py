@@ -37,6 +37,19 @@ def snakemake(workdir, *args, check=True, timeout=900, prefix=(), env=None):
     return result.returncode, output
 
 
+def textclf(workdir, *args, env=None) -> str:
+    """`python -m textclf ...` run by hand in the workflow's folder; its stderr (the log)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "textclf", *args],
+        cwd=workdir,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
+
+
 def start_snakemake(workdir, *args) -> subprocess.Popen:
     """Snakemake in the background, in a session of its own (to be killed as a group)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -189,7 +202,7 @@ def test_two_experiments_at_once_one_multilabel(workflow):
     assert demo_per_class["label"].tolist() == ["INFORMATIVE", "UNINFORMATIVE"] * 2
 
 
-def test_a_missing_dataset_is_downloaded_checked_and_prepared(workflow, serve_files):
+def test_a_missing_dataset_is_downloaded_checked_and_prepared(workflow, serve_files, tmp_path):
     from test_download import GOEMOTIONS, goemotions_spec
 
     url = serve_files(GOEMOTIONS)
@@ -215,6 +228,23 @@ def test_a_missing_dataset_is_downloaded_checked_and_prepared(workflow, serve_fi
     assert dataset["valid_from_train"] is False
     _, output = snakemake(workflow, "-n", *args)  # the local copy now stands: no rule touches it
     assert "Nothing to be done" in output
+    # the command line fetches and converts the same files, and never over a local copy
+    with pytest.raises(AssertionError, match="data/fetched: holds the dataset already"):
+        textclf(workflow, "download", "--experiment", "fetched", "--config", "fetched.yaml")
+    out = tmp_path / "fetched"
+    textclf(
+        workflow,
+        "download",
+        "--experiment",
+        "fetched",
+        "--config",
+        "fetched.yaml",
+        "--out-dir",
+        str(out),
+    )
+    for split in ("train", "valid", "test"):
+        rule_wrote = (workflow / "data" / "fetched" / f"{split}.tsv").read_bytes()
+        assert (out / f"{split}.tsv").read_bytes() == rule_wrote, split
 
 
 SUBCATEGORY = {
@@ -317,34 +347,84 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
     assert hub.card_headers[0]["pipeline_tag"] == "text-classification"
     record = json.loads((workflow / "results" / "demo" / "push.json").read_text())
     assert record["commit_url"].startswith(hub.url)
+    # the command line pushes the same folder, its record where --out says
+    hub = FakeHub(token)
+    change["experiments"]["demo"]["push"]["endpoint"] = hub.url
+    (workflow / "push.yaml").write_text(yaml.safe_dump(change))
+    try:
+        log = textclf(
+            workflow,
+            "push",
+            "--config",
+            "push.yaml",
+            "--out",
+            "cli_push.json",
+            env={"HF_HUB_OFFLINE": "0"},
+        )
+    finally:
+        hub.close()
+        (workflow / "push.yaml").unlink()
+    assert hub.repos["someone/demo-minilm"]["model.safetensors"] == uploaded["model.safetensors"]
+    assert json.loads((workflow / "cli_push.json").read_text())["commit_url"].startswith(hub.url)
+    assert token not in log
     for path in workflow.rglob("*"):
         if path.is_file() and not path.is_symlink():
             assert token.encode() not in path.read_bytes(), path
 
 
 def test_the_command_line_writes_what_the_rules_wrote(workflow, tmp_path):
-    """`python -m textclf prepare` and `predict`, run by hand in the workflow's folder, write
-    byte for byte what the rules wrote (demo_emotions predicts with its onnx-int8 model)."""
-
-    def textclf(*args):
-        result = subprocess.run(
-            [sys.executable, "-m", "textclf", *args, "--threads", "2"],
-            cwd=workflow,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-
-    textclf("prepare", "--out-dir", str(tmp_path / "data"))
+    """`python -m textclf settings`, `prepare`, `predict` and `figures`, run by hand in the
+    workflow's folder, write what the rules wrote (demo_emotions predicts with its onnx-int8
+    model, is multi-label and has hard examples: every kind of figure)."""
+    textclf(workflow, "settings", "--out", str(tmp_path / "settings.yaml"))
+    rule_wrote = (workflow / "results" / "demo" / "settings.yaml").read_bytes()
+    assert (tmp_path / "settings.yaml").read_bytes() == rule_wrote
+    textclf(workflow, "prepare", "--out-dir", str(tmp_path / "data"))
     for name in ("train.tsv", "valid.tsv", "test.tsv", "dataset.json"):
         written = (tmp_path / "data" / name).read_bytes()
         assert written == (workflow / "results" / "demo" / "data" / name).read_bytes(), name
     for experiment in ("demo", "demo_emotions"):
         out = tmp_path / f"{experiment}.csv"
-        textclf("predict", "--experiment", experiment, "--out", str(out))
+        textclf(
+            workflow, "predict", "--experiment", experiment, "--out", str(out), "--threads", "2"
+        )
         rule_wrote = workflow / "results" / experiment / "prediction.csv"
         assert out.read_bytes() == rule_wrote.read_bytes(), experiment
+    figures = tmp_path / "figures"
+    textclf(workflow, "figures", "--experiment", "demo_emotions", "--out-dir", str(figures))
+    rules_drew = workflow / "results" / "demo_emotions" / "figures"
+    assert {p.name for p in figures.iterdir()} == {p.name for p in rules_drew.iterdir()}
+    assert {"labels_per_sample.png", "hardest_examples.html"} <= {p.name for p in figures.iterdir()}
+    html = (figures / "hardest_examples.html").read_bytes()
+    assert html == (rules_drew / "hardest_examples.html").read_bytes()
+
+
+def test_the_command_line_tracks_what_the_rule_tracked(workflow, tmp_path):
+    """`python -m textclf track`: into the rule's store it adds nothing (the same runs, known by
+    their digests); into a new store it logs every model, as the rule did."""
+    record = tmp_path / "again.json"
+    textclf(workflow, "track", "--out", str(record))
+    assert json.loads(record.read_text()) | {"store": None} == {
+        "backend": "mlflow",
+        "store": None,
+        "runs": {},
+        "status": "complete",
+    }
+    uri = f"sqlite:///{tmp_path / 'new.db'}"
+    (tmp_path / "new.yaml").write_text(yaml.safe_dump({"tracking": {"uri": uri}}))
+    textclf(workflow, "track", "--config", str(tmp_path / "new.yaml"), "--out", str(record))
+    assert set(json.loads(record.read_text())["runs"]) == {
+        "scratch",
+        "tfidf",
+        "stage1",
+        "finetuned",
+    }
+    _, runs = mlflow_runs(uri, "demo")
+    _, rule_runs = mlflow_runs(f"sqlite:///{workflow / 'results' / 'mlflow.db'}", "demo")
+    assert set(runs) == set(rule_runs)
+    for model, run in runs.items():
+        assert run.data.metrics == rule_runs[model].data.metrics, model
+        assert run.data.params == rule_runs[model].data.params, model
 
 
 def test_nothing_changed_reruns_nothing(workflow):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from textclf import registry
+from textclf import layout, registry
 from textclf.config import (
     SettingsError,
     baseline_params,
@@ -53,9 +53,17 @@ class Run:
         self.settings = resolved[self.experiment]
         self.args = args
 
-    def path(self, given, relative: str) -> str:
-        """`given`, or the workflow's path `results/<experiment>/<relative>`."""
-        return str(given) if given is not None else f"results/{self.experiment}/{relative}"
+    def arg(self, name: str, default: str) -> str:
+        """The path given as --<name>, or the workflow's (a textclf.layout path)."""
+        given = getattr(self.args, name)
+        return str(given) if given is not None else default
+
+    def split(self, name: str) -> str:
+        """--train/--valid/--test, or the experiment's prepared split."""
+        return self.arg(name, layout.split(self.experiment, name))
+
+    def dataset_json(self) -> str:
+        return self.arg("dataset", layout.dataset_json(self.experiment))
 
     def model(self, given) -> str:
         """A model folder: a path, or the name of a model kind of this experiment."""
@@ -63,23 +71,55 @@ class Run:
             return str(given)
         return registry.model_folder(self.experiment, given or registry.final_stage(self.settings))
 
+    def stage_folders(self) -> dict[str, str]:
+        """The folder of each training stage of the experiment's method, in order."""
+        return {
+            stage: registry.model_folder(self.experiment, stage)
+            for stage in registry.models(self.settings, registry.STAGE)
+        }
+
+    def need(self, *paths: str, made_by: str) -> None:
+        """Stop with one line when an input another stage writes is missing."""
+        missing = [path for path in paths if not Path(path).exists()]
+        if missing:
+            sys.exit(f"{', '.join(missing)}: missing; run {made_by} first (or snakemake)")
+
 
 # --- the stages -------------------------------------------------------------------------------
+
+
+def settings(run: Run) -> None:
+    from textclf.config import write_settings
+
+    write_settings(run.settings, run.arg("out", layout.settings(run.experiment)))
+
+
+def download(run: Run) -> None:
+    from textclf.download import download_dataset
+
+    spec = run.settings.get("download")
+    if not spec:
+        sys.exit(f"--experiment {run.experiment}: its settings have no download: section")
+    folder = run.args.out_dir or run.settings["dataset"]
+    if any(Path(path).exists() for path in layout.downloaded(folder, spec).values()):
+        sys.exit(f"{folder}: holds the dataset already, never overwritten (give --out-dir)")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    download_dataset(spec=spec, outputs=layout.downloaded(folder, spec))
 
 
 def prepare(run: Run) -> None:
     from textclf.prepare import prepare as prepare_splits
 
     folder = run.args.dataset or run.settings["dataset"]
-    inputs = {split: f"{folder}/{split}.tsv" for split in ("train", "test")}
-    if Path(f"{folder}/valid.tsv").exists():
-        inputs["valid"] = f"{folder}/valid.tsv"
-    out = run.path(run.args.out_dir, "data")
-    Path(out).mkdir(parents=True, exist_ok=True)
-    outputs = {name: f"{out}/{name}.tsv" for name in ("train", "valid", "test")}
+    inputs = layout.dataset_files(folder, Path(layout.dataset_file(folder, "valid")).exists())
+    out = run.args.out_dir
+    outputs = layout.prepared(run.experiment)
+    if out is not None:
+        outputs = {name: f"{out}/{Path(path).name}" for name, path in outputs.items()}
+    Path(outputs["dataset"]).parent.mkdir(parents=True, exist_ok=True)
     prepare_splits(
         inputs=inputs,
-        outputs={**outputs, "dataset": f"{out}/dataset.json"},
+        outputs=outputs,
         text_column=run.settings["columns"]["text"],
         label_column=run.settings["columns"]["label"],
         data=run.settings["data"],
@@ -92,16 +132,16 @@ def train(run: Run) -> None:
 
     best = run.args.best
     if best is None and run.settings["search"]["enabled"]:
-        best = run.path(None, "search/best.yaml")
+        best = layout.search(run.experiment, "best.yaml")
     launch(
         run_stage1,
         dict(
             model_name=run.settings["model"]["name"],
-            train_tsv=run.path(run.args.train, "data/train.tsv"),
-            valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
-            dataset_json=run.path(run.args.dataset, "data/dataset.json"),
+            train_tsv=run.split("train"),
+            valid_tsv=run.split("valid"),
+            dataset_json=run.dataset_json(),
             settings=training_params(run.settings),
-            out_dir=run.path(run.args.out, "checkpoints/stage1"),
+            out_dir=run.arg("out", registry.model_folder(run.experiment, "stage1")),
             threads=run.args.threads,
             card=card_params(run.settings, run.experiment),
             best_yaml=best,
@@ -115,9 +155,9 @@ def search(run: Run) -> None:
     from textclf import search as searching
 
     search_settings = run.settings["search"]
-    journal = run.path(None, "search/journal.log")
-    study = run.path(run.args.study, "search/study.json")
-    train_tsv = run.path(run.args.train, "data/train.tsv")
+    journal = layout.search(run.experiment, "journal.log")
+    study = run.arg("study", layout.search(run.experiment, "study.json"))
+    train_tsv = run.split("train")
     worker = run.args.worker
     common = dict(search=search_settings, training=training_params(run.settings))
     model_name = run.settings["model"]["name"]
@@ -128,37 +168,35 @@ def search(run: Run) -> None:
         worker=worker,
         study_json=study,
         train_tsv=train_tsv,
-        dataset_json=run.path(run.args.dataset, "data/dataset.json"),
+        dataset_json=run.dataset_json(),
         **common,
         model_name=model_name,
-        out_json=run.path(None, f"search/workers/{worker}.json"),
+        out_json=layout.search_worker(run.experiment, worker),
         journal=journal,
         threads=run.args.threads,
     )
     if finished >= search_settings["trials"]:
-        out = Path(run.path(run.args.out_dir, "search"))
+        out = Path(run.arg("out_dir", layout.search(run.experiment)))
         searching.summarise(
             study,
             search_settings,
             journal,
             out / "best.yaml",
-            out / "trials.tsv",
-            out / "optimization_history.png",
-            out / "param_importances.png",
+            *(out / name for name in layout.SEARCH_REPORT),
         )
 
 
 def augment(run: Run) -> None:
     from textclf.augment import run_augment
 
-    server_log = Path(run.path(run.args.server_log, "logs/augment_llm_server.log"))
+    server_log = Path(run.arg("server_log", layout.log(run.experiment, "augment_llm_server")))
     server_log.parent.mkdir(parents=True, exist_ok=True)
     run_augment(
-        train_tsv=run.path(run.args.train, "data/train.tsv"),
+        train_tsv=run.split("train"),
         llm=run.settings["llm"],
         augment=run.settings["augment"],
-        out_tsv=run.path(run.args.out, "augment/augmented.tsv"),
-        stats_json=run.path(run.args.stats, "augment/stats.json"),
+        out_tsv=run.arg("out", layout.augmented(run.experiment)),
+        stats_json=run.arg("stats", layout.augment_stats(run.experiment)),
         threads=run.args.threads,
         server_log=str(server_log),
     )
@@ -168,9 +206,9 @@ def mine(run: Run) -> None:
     from textclf.stages import run_mine
 
     run_mine(
-        stage1_dir=run.path(run.args.stage1, "checkpoints/stage1"),
-        augmented_tsv=run.path(run.args.augmented, "augment/augmented.tsv"),
-        out_tsv=run.path(run.args.out, "mine/misclassified.tsv"),
+        stage1_dir=run.arg("stage1", registry.model_folder(run.experiment, "stage1")),
+        augmented_tsv=run.arg("augmented", layout.augmented(run.experiment)),
+        out_tsv=run.arg("out", layout.hard_examples(run.experiment)),
         max_length=run.settings["model"]["max_length"],
         threads=run.args.threads,
     )
@@ -183,13 +221,13 @@ def finetune(run: Run) -> None:
     launch(
         run_stage2,
         dict(
-            stage1_dir=run.path(run.args.stage1, "checkpoints/stage1"),
-            train_tsv=run.path(run.args.train, "data/train.tsv"),
-            hard_tsv=run.path(run.args.hard, "mine/misclassified.tsv"),
-            valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
+            stage1_dir=run.arg("stage1", registry.model_folder(run.experiment, "stage1")),
+            train_tsv=run.split("train"),
+            hard_tsv=run.arg("hard", layout.hard_examples(run.experiment)),
+            valid_tsv=run.split("valid"),
             settings=finetune_params(run.settings),
             original_per_hard=run.settings["finetune"]["original_per_hard"],
-            out_dir=run.path(run.args.out, "checkpoints/finetuned"),
+            out_dir=run.arg("out", registry.model_folder(run.experiment, "finetuned")),
             threads=run.args.threads,
             card=card_params(run.settings, run.experiment),
         ),
@@ -204,11 +242,11 @@ def baseline(run: Run) -> None:
     kind = run.args.kind
     run_baseline(
         kind=kind,
-        train_tsv=run.path(run.args.train, "data/train.tsv"),
-        valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
-        dataset_json=run.path(run.args.dataset, "data/dataset.json"),
+        train_tsv=run.split("train"),
+        valid_tsv=run.split("valid"),
+        dataset_json=run.dataset_json(),
         settings=baseline_params(run.settings, kind),
-        out_dir=run.path(run.args.out, f"baselines/{kind}"),
+        out_dir=run.arg("out", registry.model_folder(run.experiment, kind)),
         metric=run.settings["train"]["metric"],
         threads=run.args.threads,
     )
@@ -218,8 +256,8 @@ def compress(run: Run) -> None:
     from textclf.tsv import read_tsv
 
     kind, source = run.args.kind, run.model(run.args.model)
-    out = run.path(run.args.out, f"compressed/{kind}")
-    valid_rows = read_tsv(run.path(run.args.valid, "data/valid.tsv"))
+    out = run.arg("out", registry.model_folder(run.experiment, kind))
+    valid_rows = read_tsv(run.split("valid"))
     if kind in registry.made_by("compress_{name}"):
         from textclf.compression import run_compress_onnx
 
@@ -243,7 +281,7 @@ def compress(run: Run) -> None:
         section = "distill"
     make(
         model_dir=source,
-        train_rows=read_tsv(run.path(run.args.train, "data/train.tsv")),
+        train_rows=read_tsv(run.split("train")),
         valid_rows=valid_rows,
         settings=training_params(run.settings),
         out_dir=out,
@@ -259,14 +297,11 @@ def evaluate(run: Run) -> None:
     stem = name if name in registry.KINDS else Path(name).name
     run_evaluate(
         model_dir=run.model(name),
-        split_tsvs={
-            "valid": run.path(run.args.valid, "data/valid.tsv"),
-            "test": run.path(run.args.test, "data/test.tsv"),
-        },
-        out_json=run.path(run.args.out, f"metrics/{stem}.json"),
-        out_per_class=run.path(run.args.per_class, f"metrics/{stem}_per_class.tsv"),
-        out_probabilities=run.path(
-            run.args.probabilities, f"metrics/{stem}_valid_probabilities.tsv"
+        split_tsvs={"valid": run.split("valid"), "test": run.split("test")},
+        out_json=run.arg("out", layout.metrics(run.experiment, stem)),
+        out_per_class=run.arg("per_class", layout.per_class(run.experiment, stem)),
+        out_probabilities=run.arg(
+            "probabilities", layout.valid_probabilities(run.experiment, stem)
         ),
         positive_label=run.settings["positive_label"],
         max_length=run.settings["model"]["max_length"],
@@ -279,8 +314,8 @@ def predict(run: Run) -> None:
 
     run_predict(
         model_dir=run.model(run.args.model or registry.predicting(run.settings)),
-        test_tsv=run.path(run.args.test, "data/test.tsv"),
-        out_csv=run.path(run.args.out, "prediction.csv"),
+        test_tsv=run.split("test"),
+        out_csv=run.arg("out", layout.prediction(run.experiment)),
         max_length=run.settings["model"]["max_length"],
         threads=run.args.threads,
     )
@@ -292,8 +327,8 @@ def speed(run: Run) -> None:
     names = run.args.models or registry.models(run.settings)
     run_speed(
         model_dirs={name: run.model(name) for name in names},
-        valid_tsv=run.path(run.args.valid, "data/valid.tsv"),
-        out_tsv=run.path(run.args.out, "metrics/speed.tsv"),
+        valid_tsv=run.split("valid"),
+        out_tsv=run.arg("out", layout.speed(run.experiment)),
         threads=run.args.threads,
         max_length=run.settings["model"]["max_length"],
     )
@@ -302,13 +337,71 @@ def speed(run: Run) -> None:
 def comparison(run: Run) -> None:
     from textclf.comparison import write_comparison
 
-    metrics = {
-        name: run.path(None, f"metrics/{name}.json") for name in registry.models(run.settings)
-    }
+    metrics = {name: layout.metrics(run.experiment, name) for name in registry.models(run.settings)}
     write_comparison(
         metrics,
-        run.path(run.args.speed, "metrics/speed.tsv"),
-        run.path(run.args.out, "comparison.tsv"),
+        run.arg("speed", layout.speed(run.experiment)),
+        run.arg("out", layout.comparison(run.experiment)),
+    )
+
+
+def figures(run: Run) -> None:
+    from textclf.figures import draw
+    from textclf.labels import LabelSpace
+
+    experiment = run.experiment
+    inputs = layout.figure_inputs(experiment, run.stage_folders())
+    if run.settings["hard_examples"]:
+        inputs["hard"] = layout.hard_examples(experiment)
+    run.need(
+        *inputs["checkpoints"],
+        *(inputs[k] for k in ("probabilities", "dataset")),
+        made_by="the training stages and evaluate",
+    )
+    multi_label = LabelSpace.read(inputs["dataset"]).multi_label
+    outputs = layout.figures(experiment, multi_label, run.settings["hard_examples"])
+    if run.args.out_dir is not None:
+        outputs = {name: f"{run.args.out_dir}/{Path(path).name}" for name, path in outputs.items()}
+    Path(next(iter(outputs.values()))).parent.mkdir(parents=True, exist_ok=True)
+    draw(inputs, outputs, run.args.threads, run.settings["model"]["max_length"])
+
+
+def track(run: Run) -> None:
+    from textclf.tracking import track as log_runs
+
+    experiment, tracking = run.experiment, run.settings["tracking"]
+    folders = {name: run.model(name) for name in registry.models(run.settings)}
+    models = layout.tracked(experiment, folders)
+    searched = run.settings["search"]["enabled"]
+    trials = layout.search(experiment, "trials.tsv") if searched else None
+    needed = [layout.settings(experiment), *(m["metrics"] for m in models.values())]
+    run.need(*needed, *([trials] if trials else []), made_by="settings, the stages and evaluate")
+    log_runs(
+        experiment=experiment,
+        settings_yaml=layout.settings(experiment),
+        models=models,
+        uri=tracking["uri"] or layout.TRACKING_STORE,
+        out_json=run.arg("out", layout.tracking_record(experiment)),
+        final=registry.final_stage(run.settings),
+        search=run.settings["search"],
+        journal=layout.search(experiment, "journal.log"),
+        trials_tsv=trials,
+    )
+
+
+def push(run: Run) -> None:
+    from textclf.push import push_model
+
+    folder = run.model(run.args.model)
+    run.need(folder, made_by="the training stages")
+    push_settings = run.settings["push"]
+    push_model(
+        folder=folder,
+        repo_id=push_settings["repo_id"],
+        token_env=push_settings["token_env"],
+        private=push_settings["private"],
+        out_json=run.arg("out", layout.push_record(run.experiment)),
+        endpoint=push_settings.get("endpoint"),
     )
 
 
@@ -316,6 +409,16 @@ def comparison(run: Run) -> None:
 
 PATH = {"metavar": "PATH", "default": None}
 STAGES = {
+    "settings": (
+        settings,
+        "write the experiment's resolved settings (settings.yaml, a record track logs)",
+        {"--out": "settings.yaml"},
+    ),
+    "download": (
+        download,
+        "fetch, check and convert the dataset of an experiment with a download: section",
+        {"--out-dir": "the dataset folder (default: the experiment's dataset)"},
+    ),
     "prepare": (
         prepare,
         "check the dataset's TSVs and write the canonical splits and dataset.json",
@@ -422,6 +525,24 @@ STAGES = {
         comparison,
         "every model of the experiment side by side on valid (comparison.tsv)",
         {"--speed": "speed.tsv", "--out": "comparison.tsv"},
+    ),
+    "figures": (
+        figures,
+        "every figure of the experiment (the figure rules' own, hardest examples included)",
+        {"--out-dir": "where the figures go"},
+    ),
+    "track": (
+        track,
+        "log every model of the experiment (and its search's trials) to the tracking store",
+        {"--out": "tracking.json, the record of what was logged where"},
+    ),
+    "push": (
+        push,
+        "upload a model folder to the Hugging Face Hub (push.repo_id; token from push.token_env)",
+        {
+            "--model": "a folder or a model kind (default: the final stage)",
+            "--out": "push.json, the record of the upload",
+        },
     ),
 }
 

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from textclf import layout
+
 MANIFEST = "manifest.json"
 STAGE, BASELINE, COMPRESSED = "stage", "baseline", "compressed"
 
@@ -112,7 +114,7 @@ def predicting(settings: dict) -> str:
 
 
 def model_folder(experiment: str, name: str) -> str:
-    return f"results/{experiment}/{KINDS[name].folder}/{name}"
+    return layout.path(experiment, KINDS[name].folder, name)
 
 
 def write_manifest(folder, kind: str, parameters: int, train_seconds: float, **facts) -> None:

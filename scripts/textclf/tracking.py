@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from textclf import registry
+from textclf import layout, registry
 from textclf.tsv import read_tsv, write_text
 
 log = logging.getLogger(__name__)
@@ -335,15 +335,8 @@ def track(
         record |= {"status": "incomplete", "error": f"{type(error).__name__}: {reason}"}
     write_text(json.dumps(record, indent=2) + "\n", out_json)
     if record["status"] != "complete":  # a new count is a new param: track reruns next time
-        failures = Path(out_json).with_suffix(".failures")
-        write_text(f"{failed_attempts(failures) + 1}\n", failures)
-
-
-def failed_attempts(failures_file) -> int:
-    """How often tracking of an experiment has failed (`results/<experiment>/tracking.failures`,
-    no rule's output, so it survives). The track rule takes it as a param."""
-    path = Path(failures_file)
-    return int(path.read_text().strip() or 0) if path.exists() else 0
+        failures = layout.tracking_failures(out_json)
+        write_text(f"{layout.failed_attempts(failures) + 1}\n", failures)
 
 
 def artifact_root(uri: str) -> str | None:

@@ -1,0 +1,184 @@
+"""Where the workflow keeps an experiment's files: `results/<experiment>/...`.
+
+The one place that spells these paths for the code that needs them outside a rule's own
+directives: the rules' input functions (rules/common.smk), the command line (textclf.cli) and
+the registry's model folders. The rules' `output:` patterns spell them as Snakemake wants them,
+in the rule; tests/test_layout.py checks that every path here is one a rule writes. Called with
+a wildcard (`split("{experiment}", "train")`) each function gives the rule's pattern.
+Standard library only: the Snakefile reads it where only Snakemake may be installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = "results"
+SPLITS = ("train", "valid", "test")
+# Every figure the figure rules draw (keys of textclf.figures.DRAWERS), by the rule drawing it.
+FIGURES = (
+    "class_distribution",
+    "training_curves",
+    "confusion_matrix",
+    "per_class",
+    "frequency_vs_f1",
+    "precision_recall",
+    "threshold_analysis",
+    "embedding_map",
+)
+MULTI_LABEL_FIGURES = ("labels_per_sample",)
+HARD_EXAMPLES_FIGURE = "hardest_examples"
+# The default tracking store (tracking.uri null): one SQLite file for every experiment.
+TRACKING_STORE = f"sqlite:///{RESULTS}/mlflow.db"
+SEARCH_REPORT = ("trials.tsv", "optimization_history.png", "param_importances.png")
+
+
+def dataset_file(folder, split: str) -> str:
+    """A split of a dataset folder as the user (or a download) puts it: `<folder>/<split>.tsv`."""
+    return f"{folder}/{split}.tsv"
+
+
+def dataset_files(folder, with_valid: bool) -> dict[str, str]:
+    """The dataset folder's train and test (and valid, where it has one) that `prepare` reads."""
+    return {name: dataset_file(folder, name) for name in SPLITS if with_valid or name != "valid"}
+
+
+def downloaded(folder, spec: dict) -> dict[str, str]:
+    """The splits a `download:` block writes into the dataset folder."""
+    return {name: dataset_file(folder, name) for name in SPLITS if name in spec["files"]}
+
+
+def path(experiment: str, *parts: str) -> str:
+    """`results/<experiment>/<parts>`."""
+    return "/".join((RESULTS, experiment, *parts))
+
+
+def split(experiment: str, name: str) -> str:
+    """A prepared split (train, valid or test)."""
+    return path(experiment, "data", f"{name}.tsv")
+
+
+def dataset_json(experiment: str) -> str:
+    """The prepared dataset's description: labels, problem type, sizes."""
+    return path(experiment, "data", "dataset.json")
+
+
+def prepared(experiment: str) -> dict[str, str]:
+    """What `prepare` writes: the three splits and dataset.json."""
+    return {name: split(experiment, name) for name in SPLITS} | {
+        "dataset": dataset_json(experiment)
+    }
+
+
+def search(experiment: str, name: str = "") -> str:
+    """The search's folder, or a file in it (study.json, journal.log, best.yaml, trials.tsv)."""
+    return path(experiment, "search", name) if name else path(experiment, "search")
+
+
+def search_worker(experiment: str, worker) -> str:
+    """What one search worker did (its trials), `worker` a number or `{worker}`."""
+    return path(experiment, "search", "workers", f"{worker}.json")
+
+
+def search_report(experiment: str) -> list[str]:
+    """The search's table and plots, written once the study is full."""
+    return [search(experiment, name) for name in SEARCH_REPORT]
+
+
+def augmented(experiment: str) -> str:
+    return path(experiment, "augment", "augmented.tsv")
+
+
+def augment_stats(experiment: str) -> str:
+    return path(experiment, "augment", "stats.json")
+
+
+def hard_examples(experiment: str) -> str:
+    """The augmented rows stage 1 gets wrong (`mine`)."""
+    return path(experiment, "mine", "misclassified.tsv")
+
+
+def metrics(experiment: str, model: str) -> str:
+    """A model's metrics on valid and test."""
+    return path(experiment, "metrics", f"{model}.json")
+
+
+def per_class(experiment: str, model: str) -> str:
+    return path(experiment, "metrics", f"{model}_per_class.tsv")
+
+
+def valid_probabilities(experiment: str, model: str) -> str:
+    return path(experiment, "metrics", f"{model}_valid_probabilities.tsv")
+
+
+def speed(experiment: str) -> str:
+    """Latency and throughput of every model, measured in one job."""
+    return path(experiment, "metrics", "speed.tsv")
+
+
+def comparison(experiment: str) -> str:
+    return path(experiment, "comparison.tsv")
+
+
+def prediction(experiment: str) -> str:
+    return path(experiment, "prediction.csv")
+
+
+def settings(experiment: str) -> str:
+    """The record of the experiment's resolved settings."""
+    return path(experiment, "settings.yaml")
+
+
+def figures(experiment: str, multi_label: bool = False, hard: bool = False) -> dict[str, str]:
+    """Figure name -> file: every figure the experiment's figure rules draw."""
+    names = FIGURES + (MULTI_LABEL_FIGURES if multi_label else ())
+    drawn = {name: path(experiment, "figures", f"{name}.png") for name in names}
+    if hard:
+        drawn[HARD_EXAMPLES_FIGURE] = path(experiment, "figures", f"{HARD_EXAMPLES_FIGURE}.html")
+    return drawn
+
+
+def figure_inputs(experiment: str, stage_folders: dict[str, str]) -> dict:
+    """What the figure rules read: the splits, every training stage's folder (its history)
+    and the last stage's model, metrics and valid scores."""
+    final, folder = list(stage_folders.items())[-1]
+    return prepared(experiment) | {
+        "model": folder,
+        "metrics": metrics(experiment, final),
+        "probabilities": valid_probabilities(experiment, final),
+        "checkpoints": list(stage_folders.values()),
+    }
+
+
+def tracked(experiment: str, folders: dict[str, str]) -> dict[str, dict[str, str]]:
+    """What `track` logs of each model: its saved folder and its metrics file."""
+    return {
+        model: {"folder": folder, "metrics": metrics(experiment, model)}
+        for model, folder in folders.items()
+    }
+
+
+def tracking_record(experiment: str) -> str:
+    """What `track` logged where (runs, store, status)."""
+    return path(experiment, "tracking.json")
+
+
+def tracking_failures(record) -> str:
+    """The count of failed tracking attempts beside a tracking record (`tracking.failures`):
+    no rule's output, so it survives a rerun."""
+    return str(Path(record).with_suffix(".failures"))
+
+
+def failed_attempts(failures_file) -> int:
+    """How often tracking of an experiment has failed (its tracking_failures file)."""
+    file = Path(failures_file)
+    return int(file.read_text().strip() or 0) if file.exists() else 0
+
+
+def push_record(experiment: str) -> str:
+    """Where `push` uploaded the final model."""
+    return path(experiment, "push.json")
+
+
+def log(experiment: str, name: str) -> str:
+    """A job's log (`name` is the rule's, with its wildcards)."""
+    return path(experiment, "logs", f"{name}.log")
