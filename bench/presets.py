@@ -356,11 +356,29 @@ def speed_section() -> list[str]:
                 "in all.",
             ]
         dry = speed["dry_run"]
+        what = "a no-op: the demo up to date" if dry["no_op"] else "the demo's jobs all planned"
         lines += [
             "",
-            f"`snakemake -n all_experiments` "
-            f"({'a no-op: the demo up to date' if dry['no_op'] else 'NOT a no-op'}): "
-            f"{dry['seconds']:.2f} s.",
+            f"`snakemake -n all_experiments` ({what}; best of 3"
+            + (f", measured {dry['date']}" if "date" in dry else "")
+            + f"): {dry['seconds']:.2f} s"
+            + (
+                f", of which {dry['import_seconds']:.2f} s are Snakemake's own start (importing "
+                "its command line and every installed plugin)"
+                if "import_seconds" in dry
+                else ""
+            )
+            + (
+                f". `scontrol show config`, which the Slurm executor plugin runs on import "
+                f"where Slurm's client is installed, took {dry['scontrol_seconds']:.2f} s here "
+                "(a slurm.conf from CI's Slurm stage names a controller that is down); as on a "
+                "machine without Slurm configured (`SLURM_CONF` an empty file), the dry run "
+                f"took {dry['seconds_without_slurm_conf']:.2f} s, Snakemake's start "
+                f"{dry['import_seconds_without_slurm_conf']:.2f} s of it"
+                if "seconds_without_slurm_conf" in dry
+                else ""
+            )
+            + ".",
         ]
     backends = _read("int8_backends_results.json")
     if backends:

@@ -34,6 +34,7 @@ import datetime
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -355,22 +356,44 @@ def mcnemar(a: list, b: list, gold: list) -> float:
     return binomtest(only_a, only_a + only_b, 0.5).pvalue
 
 
+def best_of(command: list[str], times: int = 3, **kwargs) -> tuple[float, str]:
+    """The fastest of `times` runs of `command` (the first also warms the file caches), in
+    seconds, and the last run's output."""
+    seconds = []
+    for _ in range(times):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+        seconds.append(time.perf_counter() - started)
+    return min(seconds), done.stdout + done.stderr
+
+
 def dry_run() -> dict:
-    """Seconds of `snakemake -n all_experiments`, second of two runs (the first warms the file
-    caches); a no-op when the demo's results are up to date."""
-    command = [sys.executable, "-m", "snakemake", "-n", "all_experiments"]
-    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
-    started = time.perf_counter()
-    output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "no_op": "Nothing to be done" in output.stdout + output.stderr}
+    """Seconds of `snakemake -n all_experiments` (a no-op when the demo's results are up to
+    date), and what of it is Snakemake's own start: importing its command line (every installed
+    plugin with it), and the `scontrol show config` that snakemake-executor-plugin-slurm runs
+    on import wherever Slurm's client is installed (slow where a slurm.conf names a controller
+    that is down)."""
+    seconds, output = best_of(
+        [sys.executable, "-m", "snakemake", "-n", "all_experiments"], cwd=REPO
+    )
+    start, _ = best_of([sys.executable, "-c", "import snakemake.cli"])
+    record = {"seconds": seconds, "no_op": "Nothing to be done" in output, "import_seconds": start}
+    if shutil.which("scontrol"):
+        record["scontrol_seconds"], _ = best_of(["scontrol", "show", "config"], times=1)
+        # as on a machine without Slurm configured (an empty slurm.conf fails at once)
+        quiet = {**os.environ, "SLURM_CONF": os.devnull}
+        dry = [sys.executable, "-m", "snakemake", "-n", "all_experiments"]
+        record["seconds_without_slurm_conf"], _ = best_of(dry, cwd=REPO, env=quiet)
+        imports = [sys.executable, "-c", "import snakemake.cli"]
+        record["import_seconds_without_slurm_conf"], _ = best_of(imports, env=quiet)
+    return record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--only", nargs="*")
+    parser.add_argument("--only", nargs="*", help="rerun these (dry_run: only the dry run)")
     args = parser.parse_args()
     if args.one:
         print("RESULT " + json.dumps(one(args.one, args.threads)), flush=True)
@@ -384,7 +407,7 @@ def main() -> None:
         for name in TRAINING + INFERENCE + PROBES
         if name not in ("workflow_auto", "predict_fp32") or default_precision() != "fp32"
     ]
-    for name in todo:
+    for name in [name for name in todo if name != "dry_run"]:
         print(f"--- {name}", flush=True)
         run = subprocess.run(
             [sys.executable, __file__, "--one", name, "--threads", str(args.threads)],
@@ -403,9 +426,10 @@ def main() -> None:
         for name, run in runs.items()
         if name in TRAINING and name != "workflow_fp32" and "workflow_fp32" in runs
     }
-    results["dry_run"] = dry_run()
-    results["machine"] = presets.machine()
-    results["date"] = datetime.date.today().isoformat()
+    results["dry_run"] = dry_run() | {"date": datetime.date.today().isoformat()}
+    if todo != ["dry_run"]:
+        results["machine"] = presets.machine()
+        results["date"] = datetime.date.today().isoformat()
     RESULTS.write_text(json.dumps(results) + "\n")
     presets.write_markdown(json.loads(presets.RESULTS.read_text()))
 
