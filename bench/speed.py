@@ -364,6 +364,8 @@ def best_of(command: list[str], times: int = 3, **kwargs) -> tuple[float, str]:
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, **kwargs)
         seconds.append(time.perf_counter() - started)
+        if done.returncode and command[0] != "scontrol":  # scontrol fails without a cluster
+            sys.exit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return min(seconds), done.stdout + done.stderr
 
 

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 # .ci/slurm_up.sh before), scontrol retries for 9 s on every start. Unless the CI cluster is up,
 # the tests run as on a machine without Slurm configured: an empty slurm.conf fails at once.
 if not Path("/run/slurm-ci/slurmctld.pid").exists():
-    os.environ["SLURM_CONF"] = os.devnull
+    os.environ.setdefault("SLURM_CONF", os.devnull)
 DEMO = REPO / "data" / "example"
 EMOTIONS = REPO / "data" / "example_emotions"
 

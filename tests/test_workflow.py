@@ -411,8 +411,19 @@ def test_the_command_line_tracks_what_the_rule_tracked(workflow, tmp_path):
         "status": "complete",
     }
     uri = f"sqlite:///{tmp_path / 'new.db'}"
+    new = str(tmp_path / "new.yaml")
     (tmp_path / "new.yaml").write_text(yaml.safe_dump({"tracking": {"uri": uri}}))
-    textclf(workflow, "track", "--config", str(tmp_path / "new.yaml"), "--out", str(record))
+    # tracking reads the settings record: one of other settings stops it
+    with pytest.raises(AssertionError, match="settings.yaml: records other settings"):
+        textclf(workflow, "track", "--config", new, "--out", str(record))
+    settings = workflow / "results" / "demo" / "settings.yaml"
+    kept = tmp_path / "settings.yaml"
+    shutil.copy2(settings, kept)
+    try:
+        textclf(workflow, "settings", "--config", new)
+        textclf(workflow, "track", "--config", new, "--out", str(record))
+    finally:
+        shutil.copy2(kept, settings)  # the rule's record, as it was
     assert set(json.loads(record.read_text())["runs"]) == {
         "scratch",
         "tfidf",
@@ -424,7 +435,11 @@ def test_the_command_line_tracks_what_the_rule_tracked(workflow, tmp_path):
     assert set(runs) == set(rule_runs)
     for model, run in runs.items():
         assert run.data.metrics == rule_runs[model].data.metrics, model
-        assert run.data.params == rule_runs[model].data.params, model
+        params, rule_params = (
+            {k: v for k, v in r.data.params.items() if not k.startswith("tracking.")}
+            for r in (run, rule_runs[model])
+        )
+        assert params == rule_params and run.data.params["tracking.uri"] == uri, model
 
 
 def test_nothing_changed_reruns_nothing(workflow):

@@ -25,6 +25,7 @@ from textclf.config import (
     check,
     deep_merge,
     finetune_params,
+    settings_text,
     training_params,
 )
 from textclf.speed import usable_cpus
@@ -77,6 +78,16 @@ class Run:
             stage: registry.model_folder(self.experiment, stage)
             for stage in registry.models(self.settings, registry.STAGE)
         }
+
+    def figure_files(self) -> dict[str, str]:
+        """Every figure the experiment's figure rules draw (multi-label ones as the prepared
+        dataset says)."""
+        from textclf.labels import LabelSpace
+
+        dataset = layout.dataset_json(self.experiment)
+        self.need(dataset, made_by="prepare")
+        multi_label = LabelSpace.read(dataset).multi_label
+        return layout.figures(self.experiment, multi_label, self.settings["hard_examples"])
 
     def need(self, *paths: str, made_by: str) -> None:
         """Stop with one line when an input another stage writes is missing."""
@@ -347,7 +358,6 @@ def comparison(run: Run) -> None:
 
 def figures(run: Run) -> None:
     from textclf.figures import draw
-    from textclf.labels import LabelSpace
 
     experiment = run.experiment
     inputs = layout.figure_inputs(experiment, run.stage_folders())
@@ -355,11 +365,10 @@ def figures(run: Run) -> None:
         inputs["hard"] = layout.hard_examples(experiment)
     run.need(
         *inputs["checkpoints"],
-        *(inputs[k] for k in ("probabilities", "dataset")),
-        made_by="the training stages and evaluate",
+        *(inputs[k] for k in ("metrics", "probabilities", "dataset", "hard") if k in inputs),
+        made_by="the stages (mine included) and evaluate",
     )
-    multi_label = LabelSpace.read(inputs["dataset"]).multi_label
-    outputs = layout.figures(experiment, multi_label, run.settings["hard_examples"])
+    outputs = run.figure_files()
     if run.args.out_dir is not None:
         outputs = {name: f"{run.args.out_dir}/{Path(path).name}" for name, path in outputs.items()}
     Path(next(iter(outputs.values()))).parent.mkdir(parents=True, exist_ok=True)
@@ -374,8 +383,16 @@ def track(run: Run) -> None:
     models = layout.tracked(experiment, folders)
     searched = run.settings["search"]["enabled"]
     trials = layout.search(experiment, "trials.tsv") if searched else None
-    needed = [layout.settings(experiment), *(m["metrics"] for m in models.values())]
+    record = layout.settings(experiment)
+    needed = [record, *(m["metrics"] for m in models.values())]
     run.need(*needed, *([trials] if trials else []), made_by="settings, the stages and evaluate")
+    if tracking["artifacts"]:  # the final model's run logs the figures folder
+        run.need(*run.figure_files().values(), made_by="figures")
+    if Path(record).read_text() != settings_text(run.settings):  # tracking reads the record
+        sys.exit(
+            f"{record}: records other settings than {' + '.join(run.files)} give; run "
+            "`python -m textclf settings` with the same --config first"
+        )
     log_runs(
         experiment=experiment,
         settings_yaml=layout.settings(experiment),
