@@ -375,18 +375,16 @@ def dry_run() -> dict:
     plugin with it), and the `scontrol show config` that snakemake-executor-plugin-slurm runs
     on import wherever Slurm's client is installed (slow where a slurm.conf names a controller
     that is down)."""
-    seconds, output = best_of(
-        [sys.executable, "-m", "snakemake", "-n", "all_experiments"], cwd=REPO
-    )
-    start, _ = best_of([sys.executable, "-c", "import snakemake.cli"])
+    dry = [sys.executable, "-m", "snakemake", "-n", "all_experiments"]
+    imports = [sys.executable, "-c", "import snakemake.cli"]
+    seconds, output = best_of(dry, cwd=REPO)
+    start, _ = best_of(imports)
     record = {"seconds": seconds, "no_op": "Nothing to be done" in output, "import_seconds": start}
     if shutil.which("scontrol"):
         record["scontrol_seconds"], _ = best_of(["scontrol", "show", "config"], times=1)
         # as on a machine without Slurm configured (an empty slurm.conf fails at once)
         quiet = {**os.environ, "SLURM_CONF": os.devnull}
-        dry = [sys.executable, "-m", "snakemake", "-n", "all_experiments"]
         record["seconds_without_slurm_conf"], _ = best_of(dry, cwd=REPO, env=quiet)
-        imports = [sys.executable, "-c", "import snakemake.cli"]
         record["import_seconds_without_slurm_conf"], _ = best_of(imports, env=quiet)
     return record
 

@@ -96,7 +96,7 @@ def figure_files(experiment):
 def figure_inputs(wildcards):
     """The final model, its valid scores, the splits and every stage's training history."""
     experiment = wildcards.experiment
-    folders = {stage: registry.model_folder(experiment, stage) for stage in stages(experiment)}
+    folders = registry.model_folders(experiment, settings(experiment), registry.STAGE)
     return layout.figure_inputs(experiment, folders)
 
 
@@ -139,10 +139,7 @@ def tracking_failures(wildcards):
 def tracked_models(wildcards):
     """Each model of the experiment: its saved folder and its metrics file."""
     experiment = wildcards.experiment
-    return layout.tracked(
-        experiment,
-        {model: registry.model_folder(experiment, model) for model in models(experiment)},
-    )
+    return layout.tracked(experiment, registry.model_folders(experiment, settings(experiment)))
 
 
 def tracking_inputs(wildcards):
@@ -232,7 +229,8 @@ def model_names(wildcards):
 
 def model_folders(wildcards):
     """The saved folder of every model of the experiment, in model_names' order."""
-    return [registry.model_folder(wildcards.experiment, m) for m in models(wildcards.experiment)]
+    experiment = wildcards.experiment
+    return list(registry.model_folders(experiment, settings(experiment)).values())
 
 
 def baseline_settings(wildcards):

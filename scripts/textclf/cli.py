@@ -72,13 +72,6 @@ class Run:
             return str(given)
         return registry.model_folder(self.experiment, given or registry.final_stage(self.settings))
 
-    def stage_folders(self) -> dict[str, str]:
-        """The folder of each training stage of the experiment's method, in order."""
-        return {
-            stage: registry.model_folder(self.experiment, stage)
-            for stage in registry.models(self.settings, registry.STAGE)
-        }
-
     def figure_files(self) -> dict[str, str]:
         """Every figure the experiment's figure rules draw (multi-label ones as the prepared
         dataset says)."""
@@ -360,7 +353,9 @@ def figures(run: Run) -> None:
     from textclf.figures import draw
 
     experiment = run.experiment
-    inputs = layout.figure_inputs(experiment, run.stage_folders())
+    inputs = layout.figure_inputs(
+        experiment, registry.model_folders(experiment, run.settings, registry.STAGE)
+    )
     if run.settings["hard_examples"]:
         inputs["hard"] = layout.hard_examples(experiment)
     run.need(
@@ -379,8 +374,7 @@ def track(run: Run) -> None:
     from textclf.tracking import track as log_runs
 
     experiment, tracking = run.experiment, run.settings["tracking"]
-    folders = {name: run.model(name) for name in registry.models(run.settings)}
-    models = layout.tracked(experiment, folders)
+    models = layout.tracked(experiment, registry.model_folders(experiment, run.settings))
     searched = run.settings["search"]["enabled"]
     trials = layout.search(experiment, "trials.tsv") if searched else None
     record = layout.settings(experiment)

@@ -117,6 +117,12 @@ def model_folder(experiment: str, name: str) -> str:
     return layout.path(experiment, KINDS[name].folder, name)
 
 
+def model_folders(experiment: str, settings: dict, role: str | None = None) -> dict[str, str]:
+    """Model name -> saved folder, for every model the experiment produces (of `role`), in
+    `models` order."""
+    return {name: model_folder(experiment, name) for name in models(settings, role)}
+
+
 def write_manifest(folder, kind: str, parameters: int, train_seconds: float, **facts) -> None:
     """Declare a model folder's kind (a registry name) and what it cost."""
     record = {
