@@ -4,7 +4,8 @@ it was made from, in one comparison, written to BENCHMARKS.md.
     .venv/bin/python bench/compression.py [--max-train-rows 6000] [--epochs 2] [--distill-layers 3]
 
 Runs the covid_sentiment preset through Snakemake as a user would, with `compress.models` set
-to every compressed kind (onnx, onnx-int8, pruned, distilled; the compress section's other
+to every compressed kind (onnx, onnx-int8, pruned, distilled and the int8 copies of the last
+two, pruned-onnx-int8 and distilled-onnx-int8; the compress section's other
 settings are the schema's defaults), on a stratified sample of the training rows for fewer
 epochs than the preset (to fit a session on a 2-core machine; the valid split is the full
 held-out 10 % of train either way). Every model's metrics are on valid; latency (batch 1) and
@@ -29,7 +30,7 @@ from textclf.comparison import COLUMNS
 REPO = presets.REPO
 RESULTS = REPO / "bench" / "compression_results.json"
 NAME = "covid_sentiment"
-KINDS = ["onnx", "onnx-int8", "pruned", "distilled"]
+KINDS = ["onnx", "onnx-int8", "pruned", "distilled", "pruned-onnx-int8", "distilled-onnx-int8"]
 TARGET = {"speedup": 2.0, "f1_macro_drop": 0.01}  # the issue's: >= 2x faster, within 1 point
 
 

@@ -75,6 +75,14 @@ def final_checkpoint(wildcards):
     return registry.model_folder(wildcards.experiment, final)
 
 
+def compressed_source(wildcards):
+    """The folder a compressed model is made from: the final stage's, or the compressed model
+    its kind names as source (distilled-onnx-int8: the distilled model)."""
+    experiment = wildcards.experiment
+    source = registry.source(settings(experiment), wildcards.model)
+    return registry.model_folder(experiment, source)
+
+
 def predicting_model(wildcards):
     """The folder of the model that writes prediction.csv (predict.model; final: the last stage)."""
     chosen = registry.predicting(settings(wildcards.experiment))

@@ -1,7 +1,7 @@
 # Compressed copies of the final model (compress.models), each a model kind of its own.
 rule compress:
     input:
-        model=final_checkpoint,
+        model=compressed_source,
         valid="results/{experiment}/data/valid.tsv",
     output:
         model=directory("results/{experiment}/compressed/{model}"),

@@ -97,6 +97,8 @@ def test_each_stage_passes_what_its_rule_passes(monkeypatch):
         (textclf.speed, "run_speed"),
     ]:
         monkeypatch.setattr(module, name, lambda name=name, **kw: calls.__setitem__(name, kw))
+    needed = []  # what compress checks is there before it starts (results/ may be empty here)
+    monkeypatch.setattr(cli.Run, "need", lambda self, *paths, made_by: needed.extend(paths))
     settings = parsed("train").settings
     cli.main(["train", "--threads", "2"])
     stage1 = calls["run_stage1"]
@@ -112,6 +114,11 @@ def test_each_stage_passes_what_its_rule_passes(monkeypatch):
     onnx = calls["run_compress_onnx"]
     assert (onnx["kind"], onnx["model_dir"]) == ("onnx-int8", "results/demo/checkpoints/finetuned")
     assert onnx["out_dir"] == "results/demo/compressed/onnx-int8"
+    cli.main(["compress", "--kind", "distilled-onnx-int8"])  # made from the distilled model
+    chained = calls["run_compress_onnx"]
+    assert chained["model_dir"] == "results/demo/compressed/distilled"
+    assert chained["out_dir"] == "results/demo/compressed/distilled-onnx-int8"
+    assert needed == ["results/demo/checkpoints/finetuned", "results/demo/compressed/distilled"]
     cli.main(["compress", "--kind", "distilled", "--model", "stage1"])
     distilled = calls["run_distill"]
     assert distilled["model_dir"] == "results/demo/checkpoints/stage1"
@@ -136,6 +143,9 @@ def test_a_missing_input_stops_with_the_command_that_makes_it(monkeypatch, tmp_p
         cli.main(["track"])
     with pytest.raises(SystemExit, match=r"results/demo/checkpoints/stage1.*missing; run the"):
         cli.main(["figures"])
+    missing = r"^results/demo/compressed/distilled: missing; run compress --kind distilled"
+    with pytest.raises(SystemExit, match=missing):
+        cli.main(["compress", "--kind", "distilled-onnx-int8"])
 
 
 def test_the_data_stages_run_without_torch(tmp_path):

@@ -174,6 +174,16 @@ def test_pruning_removes_exactly_the_configured_heads_and_neurons(teacher, tmp_p
     assert predictor.model.num_parameters() == full - removed
     predicted = predictor.predict(demo_rows("valid")["text"])["predicted"]
     assert (predicted == demo_rows("valid")["label"]).mean() > 0.9  # recovered, not chance
+    # its int8 ONNX copy: layers of uneven sizes export (checked against torch before int8)
+    run_compress_onnx(
+        "pruned-onnx-int8", tmp_path / "p", demo_rows("valid"), SETTINGS, tmp_path / "p8"
+    )
+    manifest = registry.read_manifest(tmp_path / "p8")
+    assert (manifest["kind"], manifest["source"]) == ("pruned-onnx-int8", str(tmp_path / "p"))
+    assert manifest["parameters"] == full - removed and manifest["precision"] == "int8"
+    int8 = registry.load_predictor(tmp_path / "p8")
+    assert isinstance(int8, OnnxModel)
+    assert (int8.predict(demo_rows("valid")["text"])["predicted"] == predicted).mean() >= 0.9
 
 
 def test_distillation_lowers_the_students_kl_to_the_teacher(teacher, tmp_path):

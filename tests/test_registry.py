@@ -86,13 +86,36 @@ def test_without_the_entry_the_kind_is_refused_by_name():
 def test_kinds_and_roles_of_the_built_in_models():
     assert registry.names(BASELINE) == ["scratch", "tfidf"]
     assert registry.names(registry.STAGE) == ["stage1", "finetuned"]
-    assert registry.names(registry.COMPRESSED) == ["onnx", "onnx-int8", "pruned", "distilled"]
+    assert registry.names(registry.COMPRESSED) == [
+        "onnx",
+        "onnx-int8",
+        "pruned",
+        "distilled",
+        "pruned-onnx-int8",
+        "distilled-onnx-int8",
+    ]
     emotions = {
         "default_experiment": "e",
         "experiments": {"e": {"dataset": str(EMOTIONS), "hard_examples": False}},
         "baselines": {"models": []},
     }
     assert registry.models(check(emotions)["e"]) == ["stage1"]
+
+
+def test_an_int8_copy_of_the_distilled_model_brings_the_distilled_model_with_it():
+    config = {
+        "default_experiment": "e",
+        "experiments": {"e": {"dataset": str(DEMO), "hard_examples": False}},
+        "baselines": {"models": []},
+        "compress": {"models": ["onnx-int8", "distilled-onnx-int8"]},
+    }
+    settings = check(config)["e"]
+    # distilled is made (and compared) because its int8 copy is made from it; pruned is not
+    assert registry.models(settings) == ["stage1", "onnx-int8", "distilled", "distilled-onnx-int8"]
+    assert registry.source(settings, "onnx-int8") == "stage1"
+    assert registry.source(settings, "distilled") == "stage1"
+    assert registry.source(settings, "distilled-onnx-int8") == "distilled"
+    assert registry.source(settings, "pruned-onnx-int8") == "pruned"
 
 
 def test_a_folder_without_a_manifest_or_of_an_unknown_kind_is_named(tmp_path):

@@ -77,10 +77,11 @@ def copy_workflow(workdir: Path, tiny_bert: Path) -> Path:
     config["augment"] = {"max_rows": AUGMENT_ROWS}
     config["experiments"]["demo_emotions"]["augment"]["max_rows"] = AUGMENT_ROWS
     config["experiments"]["demo_emotions"]["compress"] = {
-        "models": ["onnx", "onnx-int8", "pruned", "distilled"],
+        # distilled is made because its int8 copy is made from it
+        "models": ["onnx", "onnx-int8", "pruned", "distilled-onnx-int8"],
         "distill": {"layers": 1, "epochs": 1},
     }
-    config["experiments"]["demo_emotions"]["predict"] = {"model": "onnx-int8"}
+    config["experiments"]["demo_emotions"]["predict"] = {"model": "distilled-onnx-int8"}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     return workdir
 
@@ -187,15 +188,22 @@ def test_two_experiments_at_once_one_multilabel(workflow):
     )
     hard = read_tsv(out / "mine" / "misclassified.tsv")
     assert (hard["predicted"] != hard["label"]).all()
-    assert "compressed/onnx-int8" in (out / "logs" / "predict.log").read_text()
+    assert "compressed/distilled-onnx-int8" in (out / "logs" / "predict.log").read_text()
     comparison = read_tsv(out / "comparison.tsv").set_index("model")
-    compressed = ["onnx", "onnx-int8", "pruned", "distilled"]
+    compressed = ["onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"]
     assert comparison.index.tolist() == ["scratch", "tfidf", "stage1", "finetuned", *compressed]
     for kind in compressed:
         folder = out / "compressed" / kind
         assert json.loads((folder / "manifest.json").read_text())["kind"] == kind
         record = json.loads((folder / "thresholds.json").read_text())
         assert set(record["per_class"]) == set(feelings)
+    manifest = {
+        k: json.loads((out / "compressed" / k / "manifest.json").read_text()) for k in compressed
+    }
+    # the int8 copy of the distilled student, not of the final model
+    assert manifest["distilled-onnx-int8"]["source"] == "results/demo_emotions/compressed/distilled"
+    assert manifest["distilled-onnx-int8"]["parameters"] == manifest["distilled"]["parameters"]
+    assert manifest["distilled"]["parameters"] < manifest["onnx-int8"]["parameters"]
     speed = comparison[["latency_ms", "texts_per_second"]].astype(float)
     assert (speed > 0).all().all()
     demo_per_class = read_tsv(workflow / "results" / "demo" / "metrics" / "stage1_per_class.tsv")
@@ -374,8 +382,8 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
 
 def test_the_command_line_writes_what_the_rules_wrote(workflow, tmp_path):
     """`python -m textclf settings`, `prepare`, `predict` and `figures`, run by hand in the
-    workflow's folder, write what the rules wrote (demo_emotions predicts with its onnx-int8
-    model, is multi-label and has hard examples: every kind of figure)."""
+    workflow's folder, write what the rules wrote (demo_emotions predicts with the int8 copy
+    of its distilled model, is multi-label and has hard examples: every kind of figure)."""
     textclf(workflow, "settings", "--out", str(tmp_path / "settings.yaml"))
     rule_wrote = (workflow / "results" / "demo" / "settings.yaml").read_bytes()
     assert (tmp_path / "settings.yaml").read_bytes() == rule_wrote
@@ -727,7 +735,7 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     assert {"model/model.safetensors", "model/manifest.json", "model/history.tsv"} <= model_files
     assert "benchmark.baseline_tfidf.seconds" in runs["tfidf"].data.metrics
     _, emotions = mlflow_runs(uri, "demo_emotions")
-    compressed = {"onnx", "onnx-int8", "pruned", "distilled"}
+    compressed = {"onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"}
     assert set(emotions) == {"scratch", "tfidf", "stage1", "finetuned"} | compressed
     for kind in compressed:  # tracked like every other model
         assert emotions[kind].data.params["model.role"] == "compressed"

@@ -259,7 +259,11 @@ def baseline(run: Run) -> None:
 def compress(run: Run) -> None:
     from textclf.tsv import read_tsv
 
-    kind, source = run.args.kind, run.model(run.args.model)
+    kind = run.args.kind
+    made_from = run.args.model or registry.source(run.settings, kind)
+    source = run.model(made_from)
+    compressed = made_from in registry.names(registry.COMPRESSED)
+    run.need(source, made_by=f"compress --kind {made_from}" if compressed else "the stages")
     out = run.arg("out", registry.model_folder(run.experiment, kind))
     valid_rows = read_tsv(run.split("valid"))
     if kind in registry.made_by("compress_{name}"):
@@ -498,9 +502,11 @@ STAGES = {
     ),
     "compress": (
         compress,
-        "a compressed copy of a model (--kind onnx, onnx-int8, pruned or distilled)",
+        "a compressed copy of a model (--kind: onnx, onnx-int8, pruned, distilled, "
+        "pruned-onnx-int8 or distilled-onnx-int8)",
         {
-            "--model": "the source: a folder or a model kind (default: the final stage)",
+            "--model": "the source: a folder or a model kind (default: the final stage; "
+            "pruned or distilled for their int8 copies)",
             "--train": "train.tsv (pruned, distilled)",
             "--valid": "valid.tsv",
             "--out": "the model folder",

@@ -5,6 +5,8 @@
   length), run by ONNX Runtime; the export is checked against torch's logits before it is kept.
 - `onnx-int8`: the same with its Linear layers' weights in int8 and activations quantized on the
   fly (ONNX Runtime's dynamic quantization, which uses AVX-512 VNNI where the CPU has it).
+- `pruned-onnx-int8`, `distilled-onnx-int8`: `onnx-int8` made from the pruned or the distilled
+  model instead of the final one (textclf.registry: a kind's `source`).
 
 A saved ONNX folder holds `model.onnx`, the tokenizer, `config.json` (labels), the manifest and,
 for multi-label models, `thresholds.json` tuned again on valid for this model. Load it with
@@ -122,8 +124,8 @@ def run_compress_onnx(
     threads: int = 1,
     max_length: int = 128,
 ) -> None:
-    """Rule `compress`, kinds onnx and onnx-int8: export the trained model in `model_dir`,
-    check the export against torch on the valid texts, quantize for onnx-int8, and tune a
+    """Rule `compress`, the ONNX kinds: export the trained model in `model_dir`, check the
+    export against torch on the valid texts, quantize for the int8 kinds, and tune a
     multi-label model's thresholds again on valid."""
     started = time.perf_counter()
     torch.set_num_threads(threads)
@@ -144,7 +146,7 @@ def run_compress_onnx(
                 f"on the valid texts (more than {TOLERANCE})"
             )
         log.info("ONNX export matches torch: largest logit difference %.2g", difference)
-        if kind == "onnx-int8":
+        if kind.endswith("int8"):
             fp32 = tmp / "fp32.onnx"
             (tmp / ONNX_FILE).rename(fp32)
             quantize_int8(fp32, tmp / ONNX_FILE)

@@ -34,6 +34,7 @@ class ModelKind:
     produced: Callable[[dict], bool]  # whether an experiment with these settings has one
     folder: str = "checkpoints"  # under results/<experiment>/
     trained_by: str = ""  # the rule that makes it ("{name}": the kind's name), for benchmarks
+    source: str = ""  # a compressed kind: the kind it is made from ("": the final stage)
 
 
 KINDS: dict[str, ModelKind] = {}
@@ -44,25 +45,36 @@ def register(kind: ModelKind) -> ModelKind:
     return kind
 
 
-def _chosen(name: str, role: str, predictor: str, section: str, trained_by: str) -> ModelKind:
-    """A kind an experiment produces when `<section>.models` names it."""
+def _baseline(name: str, predictor: str) -> ModelKind:
+    """A baseline an experiment trains when `baselines.models` names it."""
     return ModelKind(
         name,
-        role,
+        BASELINE,
         predictor,
-        produced=lambda s: name in s[section]["models"],
-        folder={BASELINE: "baselines", COMPRESSED: "compressed"}[role],
-        trained_by=trained_by,
+        produced=lambda s: name in s["baselines"]["models"],
+        folder="baselines",
+        trained_by="baseline_{name}",
     )
 
 
-def _baseline(name: str, predictor: str) -> ModelKind:
-    return _chosen(name, BASELINE, predictor, "baselines", "baseline_{name}")
+def _compressed(name: str, predictor: str, trained_by: str, source: str = "") -> ModelKind:
+    """A compressed copy of the experiment's final model, or of the compressed model `source`
+    (compress.models). A kind others are made from is produced, and compared, whenever one of
+    them is named."""
 
+    def produced(settings: dict) -> bool:
+        chosen = settings["compress"]["models"]
+        return name in chosen or any(KINDS[other].source == name for other in chosen)
 
-def _compressed(name: str, predictor: str, trained_by: str) -> ModelKind:
-    """A compressed copy of the experiment's final model (compress.models)."""
-    return _chosen(name, COMPRESSED, predictor, "compress", trained_by)
+    return ModelKind(
+        name,
+        COMPRESSED,
+        predictor,
+        produced,
+        folder="compressed",
+        trained_by=trained_by,
+        source=source,
+    )
 
 
 register(_baseline("scratch", "textclf.baselines:ScratchModel"))
@@ -83,6 +95,15 @@ register(_compressed("onnx", "textclf.compression:OnnxModel", "compress_{name}")
 register(_compressed("onnx-int8", "textclf.compression:OnnxModel", "compress_{name}"))
 register(_compressed("pruned", "textclf.inference:Classifier", "prune"))
 register(_compressed("distilled", "textclf.inference:Classifier", "distill"))
+# int8 ONNX copies of the pruned and distilled models: the two compressions combined
+register(
+    _compressed("pruned-onnx-int8", "textclf.compression:OnnxModel", "compress_{name}", "pruned")
+)
+register(
+    _compressed(
+        "distilled-onnx-int8", "textclf.compression:OnnxModel", "compress_{name}", "distilled"
+    )
+)
 
 
 def names(role: str | None = None) -> list[str]:
@@ -105,6 +126,11 @@ def models(settings: dict, role: str | None = None) -> list[str]:
 def final_stage(settings: dict) -> str:
     """The method's last stage in an experiment: the model compressed copies start from."""
     return models(settings, STAGE)[-1]
+
+
+def source(settings: dict, name: str) -> str:
+    """The model a compressed kind is made from: its source kind, or the final stage."""
+    return KINDS[name].source or final_stage(settings)
 
 
 def predicting(settings: dict) -> str:

@@ -1,8 +1,8 @@
 """Stages `train` (stage 1) and `finetune` (stage 2): fine-tune a sequence classifier.
 
-Plain PyTorch: AdamW (the fused kernel) with linear warm-up and decay, progressive unfreezing (by epoch or on a
-validation plateau), early stopping, and the best epoch by one validation metric is what is
-saved, as a Hugging Face folder with `history.tsv` beside the weights.
+Plain PyTorch: AdamW (the fused kernel) with linear warm-up and decay, progressive unfreezing
+(by epoch or on a validation plateau), early stopping, and the best epoch by one validation
+metric is what is saved, as a Hugging Face folder with `history.tsv` beside the weights.
 
 Single-label: softmax and cross-entropy (optionally class-weighted). Multi-label: sigmoid and
 `BCEWithLogitsLoss` (optionally with `pos_weight`); each epoch is scored at the global
