@@ -422,7 +422,10 @@ def compression_section() -> list[str]:
             f"other compress settings the defaults); scores on the {r['rows']['valid']} valid "
             "rows. Latency and throughput are the workflow's `speed` job's (every model in one "
             "job, alone on the machine, 2 threads, the valid texts). Speed-up: texts/s against "
-            "stage 1, the model the compressed ones are made from.",
+            "stage 1, the final model (the others are made from it, the int8 copies of the "
+            "pruned and distilled models from those). Made in: the step that makes the model "
+            "from its source, as the manifest records it (an int8 copy's time leaves out the "
+            "pruning or distillation before it).",
             "",
             "| model | accuracy | macro-F1 | macro-F1 vs stage 1 | precision | recall "
             "| parameters | size | ms per text | texts/s (batch 64) | speed-up | made in |",

@@ -229,8 +229,9 @@ def train_hf(best: bool, threads: int) -> dict:
 
 
 def compile_probe(compiled: bool, threads: int) -> dict:
-    """PROBE_STEPS training steps of the workflow's loop (length-grouped WNUT-2020 batches of
-    16, AdamW, fp32), eager or under `torch.compile(dynamic=True)`: seconds of the first 10
+    """PROBE_STEPS training steps of a loop like the workflow's (length-grouped WNUT-2020
+    batches of 16, fp32; torch's default foreach AdamW, the same in both runs), eager or under
+    `torch.compile(dynamic=True)`: seconds of the first 10
     steps (compilation included) and rows/s of the rest."""
     import torch
 

@@ -1,4 +1,5 @@
-# Compressed copies of the final model (compress.models), each a model kind of its own.
+# Compressed copies of the final model, or of a compressed one (the int8 copies of the pruned
+# and distilled models), as compress.models names them; each a model kind of its own.
 rule compress:
     input:
         model=compressed_source,

@@ -1,4 +1,5 @@
-"""Rule `compress`: a compressed copy of the final model, of the kind the wildcard names."""
+"""Rule `compress`: an ONNX copy, of the kind the wildcard names, of the model it is made from
+(the final model, or the pruned or distilled one for their int8 copies)."""
 
 from textclf.compression import run_compress_onnx
 from textclf.logs import setup_logging

@@ -203,6 +203,7 @@ def test_two_experiments_at_once_one_multilabel(workflow):
     # the int8 copy of the distilled student, not of the final model
     assert manifest["distilled-onnx-int8"]["source"] == "results/demo_emotions/compressed/distilled"
     assert manifest["distilled-onnx-int8"]["parameters"] == manifest["distilled"]["parameters"]
+    assert manifest["distilled-onnx-int8"]["precision"] == "int8"
     assert manifest["distilled"]["parameters"] < manifest["onnx-int8"]["parameters"]
     speed = comparison[["latency_ms", "texts_per_second"]].astype(float)
     assert (speed > 0).all().all()
@@ -489,6 +490,15 @@ def test_ratio_change_reruns_stage2_onward(workflow):
     }
 
 
+def test_an_int8_copy_of_the_pruned_model_is_planned_with_the_pruned_model(workflow):
+    change = {"experiments": {"demo": {"compress": {"models": ["pruned-onnx-int8"]}}}}
+    jobs = planned_jobs(workflow, change)
+    # the pruned model, then its int8 copy, both evaluated; nothing trained again
+    assert jobs["prune"] == 1 and jobs["compress"] == 1 and jobs["evaluate"] == 2
+    assert jobs["speed"] == 1 and jobs["comparison"] == 1
+    assert not {"train", "finetune", "distill", "augment"} & set(jobs)
+
+
 def test_stage1_change_reruns_training_but_not_augmentation(workflow):
     jobs = planned_jobs(workflow, {"train": {"epochs": 3}})
     assert "augment" not in jobs and "prepare" not in jobs and "baseline" not in jobs
@@ -741,6 +751,8 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
         assert emotions[kind].data.params["model.role"] == "compressed"
         assert "valid.f1_macro" in emotions[kind].data.metrics
     assert emotions["pruned"].data.metrics["benchmark.prune.seconds"] > 0
+    assert emotions["distilled-onnx-int8"].data.params["model.source"] == "distilled"
+    assert emotions["onnx"].data.params["model.source"] == "finetuned"
     assert emotions["onnx-int8"].data.metrics["benchmark.compress_onnx-int8.seconds"] > 0
     record = json.loads((workflow / "results" / "demo" / "tracking.json").read_text())
     assert record["status"] == "complete"

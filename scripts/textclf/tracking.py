@@ -222,6 +222,8 @@ def model_run(store, experiment, model, files, settings, final, out_dir):
     folder, metrics_json = Path(files["folder"]), Path(files["metrics"])
     kind = registry.KINDS[model]
     params = flatten(settings) | {"model": model, "model.role": kind.role}
+    if kind.role == registry.COMPRESSED:  # what it was made from (an int8 copy: its source)
+        params["model.source"] = registry.source(settings, model)
     trained_with = folder / "training_settings.json"
     if trained_with.exists():  # what training used (a search's best settings included)
         params |= flatten(json.loads(trained_with.read_text()), "trained_with.")

@@ -240,7 +240,8 @@ def train(
     generator = torch.Generator().manual_seed(settings.seed)
     steps_per_epoch = -(-len(train_encoded) // settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
-    # the fused kernel: one pass over the parameters (5x faster a step than foreach on a CPU)
+    # the fused kernel: one pass over the parameters (on 2 CPU cores the optimizer's part of a
+    # MiniLM step fell from 110 to 21 ms against the default foreach kernel)
     optimizer = torch.optim.AdamW(
         _param_groups(model, settings.weight_decay),
         lr=settings.learning_rate,
