@@ -30,7 +30,7 @@ include: "rules/track.smk"
 rule all:
     default_target: True
     input:
-        "results/prediction.csv",
+        layout.default_prediction(),
 
 
 # Every configured experiment: predictions and the metrics of every model it trains.

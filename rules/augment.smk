@@ -1,17 +1,16 @@
 rule augment:
     input:
-        train="results/{experiment}/data/train.tsv",
+        train=layout.split("{experiment}", "train"),
     output:
-        augmented=protected("results/{experiment}/augment/augmented.tsv"),
-        stats="results/{experiment}/augment/stats.json",
+        augmented=protected(layout.augmented("{experiment}")),
+        stats=layout.augment_stats("{experiment}"),
     log:
-        main="results/{experiment}/logs/augment.log",
-        server="results/{experiment}/logs/augment_llm_server.log",
+        main=layout.log("{experiment}", "augment"),
+        server=layout.log("{experiment}", "augment_llm_server"),
     benchmark:
-        "results/{experiment}/benchmarks/augment.tsv"
+        layout.benchmark("{experiment}", "augment")
     params:
-        llm=section("llm"),
-        augment=section("augment"),
+        settings=stage_settings("augment"),
     threads: 2
     resources:
         mem_mb=2000,

@@ -1,17 +1,16 @@
 rule baseline:
     input:
-        train="results/{experiment}/data/train.tsv",
-        valid="results/{experiment}/data/valid.tsv",
-        dataset="results/{experiment}/data/dataset.json",
+        train=layout.split("{experiment}", "train"),
+        valid=layout.split("{experiment}", "valid"),
+        dataset=layout.dataset_json("{experiment}"),
     output:
-        model=directory("results/{experiment}/baselines/{baseline}"),
+        model=directory(layout.path("{experiment}", "baselines", "{baseline}")),
     log:
-        "results/{experiment}/logs/baseline_{baseline}.log",
+        layout.log("{experiment}", "baseline_{baseline}"),
     benchmark:
-        "results/{experiment}/benchmarks/baseline_{baseline}.tsv"
+        layout.benchmark("{experiment}", "baseline_{baseline}")
     params:
-        settings=baseline_settings,
-        metric=selection_metric,
+        settings=stage_settings("baseline"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -27,13 +26,15 @@ rule comparison:
         unpack(comparison_inputs),
     output:
         table=report(
-            "results/{experiment}/comparison.tsv",
+            layout.comparison("{experiment}"),
             caption="../report/comparison.rst",
             category="{experiment}",
             subcategory="5 comparison",
         ),
     log:
-        "results/{experiment}/logs/comparison.log",
+        layout.log("{experiment}", "comparison"),
+    params:
+        settings=stage_settings("comparison"),
     threads: 1
     resources:
         mem_mb=500,

@@ -3,16 +3,8 @@ import sys
 
 sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 
-from textclf import layout, registry
-from textclf.config import (
-    SettingsError,
-    baseline_params,
-    card_params,
-    check,
-    dataset_labels,
-    finetune_params,
-    training_params,
-)
+from textclf import layout, registry, stages
+from textclf.config import SettingsError, check, dataset_labels
 
 # Every experiment's settings, resolved (defaults filled in) and checked before any job: a
 # mistake stops here with one line naming the key.
@@ -37,18 +29,48 @@ def settings(experiment):
     return SETTINGS[experiment]
 
 
-def resolved_settings(wildcards):
-    return settings(wildcards.experiment)
+def setting(experiment, key):
+    """One resolved setting by its dotted key: setting("demo", "search.enabled")."""
+    value = settings(experiment)
+    for part in key.split("."):
+        value = value[part]
+    return value
 
 
-def dataset_files(wildcards):
-    """train.tsv and test.tsv of the experiment's dataset, and valid.tsv where it has one or
-    its download makes one (without it, prepare holds out a stratified share of train)."""
-    s = settings(wildcards.experiment)
-    folder = s["dataset"]
-    downloaded = layout.downloaded(folder, s["download"]) if s.get("download") else {}
-    valid = os.path.exists(layout.dataset_file(folder, "valid")) or "valid" in downloaded
-    return layout.dataset_files(folder, valid)
+def stage_settings(name, **fixed):
+    """Params function: the part of the experiment's settings stage `name` reads
+    (textclf.stages.STAGES), the rule's one `settings` param, so a change elsewhere leaves the
+    rule as it is. A rule with a {baseline} or {model} wildcard reads that kind's part."""
+
+    def lookup(wildcards):
+        kind = wildcards.get("baseline") or wildcards.get("model")
+        options = {"kind": kind} if kind else {}
+        experiment = wildcards.experiment
+        return stages.STAGES[name].settings(settings(experiment), experiment, **options, **fixed)
+
+    return lookup
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def experiment_outputs(experiment):
+    """What an experiment results in: predictions, every model's metrics, the comparison,
+    the figures, the search's table and plots when it searches, and the record of its
+    settings (ancient: rewriting it reruns nothing)."""
+    tracked = setting(experiment, "tracking.enabled")
+    return (
+        [layout.prediction(experiment)]
+        + [layout.metrics(experiment, model) for model in registry.models(settings(experiment))]
+        + [layout.comparison(experiment)]
+        + figure_files(experiment)
+        + search_files(experiment)
+        + [ancient(layout.settings(experiment))]
+        + ([ancient(layout.tracking_record(experiment))] if tracked else [])
+    )
+
+
+# --- download, prepare ------------------------------------------------------------------------
 
 
 def downloads():
@@ -64,15 +86,62 @@ def downloads():
     return found
 
 
-def stages(experiment):
-    """The models of the method an experiment trains, in order: stage 1, and stage 2 unless
-    hard_examples is off."""
-    return registry.models(settings(experiment), registry.STAGE)
+def dataset_files(wildcards):
+    """train.tsv and test.tsv of the experiment's dataset, and valid.tsv where it has one or
+    its download makes one (without it, prepare holds out a stratified share of train)."""
+    s = settings(wildcards.experiment)
+    folder = s["dataset"]
+    downloaded = layout.downloaded(folder, s["download"]) if s.get("download") else {}
+    valid = os.path.exists(layout.dataset_file(folder, "valid")) or "valid" in downloaded
+    return layout.dataset_files(folder, valid)
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+def search_files(experiment):
+    return layout.search_report(experiment) if setting(experiment, "search.enabled") else []
+
+
+def search_journal(wildcards):
+    """The Optuna journal file of the experiment's study (used when search.storage is null)."""
+    return layout.search(wildcards.experiment, "journal.log")
+
+
+def search_workers(wildcards):
+    count = setting(wildcards.experiment, "search.workers")
+    return [layout.search_worker(wildcards.experiment, i) for i in range(count)]
+
+
+def worker_threads(wildcards):
+    """Threads of one search worker: the local cores shared by the workers, which run at once
+    (on a cluster each worker is a job with CPUs of its own: profiles/slurm sets them)."""
+    workers = setting(wildcards.experiment, "search.workers")
+    return max(1, (workflow.resource_settings.cores or 2) // workers)
+
+
+# --- train ------------------------------------------------------------------------------------
+
+
+def searched_settings(wildcards):
+    """Stage 1's input best.yaml when the experiment searches its settings."""
+    if not setting(wildcards.experiment, "search.enabled"):
+        return {}
+    return {"best": layout.search(wildcards.experiment, "best.yaml")}
+
+
+# --- compress, push, predict, evaluate, speed, comparison --------------------------------------
 
 
 def final_checkpoint(wildcards):
+    """The folder of the method's last stage (compressed models start from it, push uploads it)."""
     final = registry.final_stage(settings(wildcards.experiment))
     return registry.model_folder(wildcards.experiment, final)
+
+
+def final_metrics(wildcards):
+    final = registry.final_stage(settings(wildcards.experiment))
+    return layout.metrics(wildcards.experiment, final)
 
 
 def compressed_source(wildcards):
@@ -89,16 +158,51 @@ def predicting_model(wildcards):
     return registry.model_folder(wildcards.experiment, chosen)
 
 
-def is_multi_label(experiment):
-    """Whether the experiment is multi-label as far as it is known before `prepare` runs; it
-    only chooses which figures to draw."""
-    return dataset_labels(settings(experiment))[0] == "multi_label"
+def model_dir(wildcards):
+    """The saved folder of a model of any registered kind."""
+    return registry.model_folder(wildcards.experiment, wildcards.model)
+
+
+def labelled_splits(wildcards):
+    return {split: layout.split(wildcards.experiment, split) for split in ("valid", "test")}
+
+
+def model_names(wildcards):
+    """Every model the experiment produces, baselines first (textclf.registry)."""
+    return registry.models(settings(wildcards.experiment))
+
+
+def model_folders(wildcards):
+    """The saved folder of every model of the experiment, in model_names' order."""
+    experiment = wildcards.experiment
+    return list(registry.model_folders(experiment, settings(experiment)).values())
+
+
+def all_cores(wildcards):
+    """Threads of the `speed` job: every core Snakemake may use here, so no other job runs
+    beside it and its timings are its own (Slurm gives each job CPUs of its own: profiles/slurm
+    sets the job's threads)."""
+    return workflow.resource_settings.cores or 2
+
+
+def comparison_inputs(wildcards):
+    """Metrics JSON of every model of the experiment, keyed by model name, and the speed table."""
+    experiment = wildcards.experiment
+    models = registry.models(settings(experiment))
+    return {model: layout.metrics(experiment, model) for model in models} | {
+        "speed": layout.speed(experiment)
+    }
+
+
+# --- figures ----------------------------------------------------------------------------------
 
 
 def figure_files(experiment):
-    """Every figure of the experiment (textclf.layout.figures)."""
-    hard = settings(experiment)["hard_examples"]
-    return list(layout.figures(experiment, is_multi_label(experiment), hard).values())
+    """Every figure of the experiment (textclf.layout.figures); whether it is multi-label is
+    known before `prepare` runs from the dataset's labels, and only chooses the figures."""
+    multi_label = dataset_labels(settings(experiment))[0] == "multi_label"
+    hard = setting(experiment, "hard_examples")
+    return list(layout.figures(experiment, multi_label, hard).values())
 
 
 def figure_inputs(wildcards):
@@ -108,34 +212,7 @@ def figure_inputs(wildcards):
     return layout.figure_inputs(experiment, folders)
 
 
-def final_metrics(wildcards):
-    return layout.metrics(wildcards.experiment, stages(wildcards.experiment)[-1])
-
-
-def experiment_outputs(experiment):
-    """What an experiment results in: predictions, every model's metrics, the comparison,
-    the figures, the search's table and plots when it searches, and the record of its
-    settings (ancient: rewriting it reruns nothing)."""
-    return (
-        [layout.prediction(experiment)]
-        + [layout.metrics(experiment, model) for model in models(experiment)]
-        + [layout.comparison(experiment)]
-        + figure_files(experiment)
-        + search_files(experiment)
-        + [ancient(layout.settings(experiment))]
-        + tracking_record(experiment)
-    )
-
-
-def tracking_record(experiment):
-    if not settings(experiment)["tracking"]["enabled"]:
-        return []
-    return [ancient(layout.tracking_record(experiment))]
-
-
-def tracking_uri(wildcards):
-    """The MLflow store: tracking.uri, or the SQLite file results/mlflow.db."""
-    return settings(wildcards.experiment)["tracking"]["uri"] or layout.TRACKING_STORE
+# --- track ------------------------------------------------------------------------------------
 
 
 def tracking_failures(wildcards):
@@ -160,134 +237,6 @@ def tracking_inputs(wildcards):
     }
     for model, files in tracked_models(wildcards).items():
         inputs[f"{model}_folder"], inputs[f"{model}_metrics"] = files["folder"], files["metrics"]
-    if settings(experiment)["search"]["enabled"]:
+    if setting(experiment, "search.enabled"):
         inputs["trials"] = layout.search(experiment, "trials.tsv")
     return inputs
-
-
-def final_model(wildcards):
-    return registry.final_stage(settings(wildcards.experiment))
-
-
-def search_files(experiment):
-    if not settings(experiment)["search"]["enabled"]:
-        return []
-    return layout.search_report(experiment)
-
-
-def search_journal(wildcards):
-    """The Optuna journal file of the experiment's study (used when search.storage is null)."""
-    return layout.search(wildcards.experiment, "journal.log")
-
-
-def search_workers(wildcards):
-    count = settings(wildcards.experiment)["search"]["workers"]
-    return [layout.search_worker(wildcards.experiment, i) for i in range(count)]
-
-
-def searched_settings(wildcards):
-    """Stage 1's input best.yaml when the experiment searches its settings."""
-    if not settings(wildcards.experiment)["search"]["enabled"]:
-        return {}
-    return {"best": layout.search(wildcards.experiment, "best.yaml")}
-
-
-def training_settings(wildcards):
-    return training_params(settings(wildcards.experiment))
-
-
-def finetune_settings(wildcards):
-    return finetune_params(settings(wildcards.experiment))
-
-
-def model_dir(wildcards):
-    """The saved folder of a model of any registered kind."""
-    return registry.model_folder(wildcards.experiment, wildcards.model)
-
-
-def models(experiment):
-    """Every model an experiment produces, baselines first (textclf.registry)."""
-    return registry.models(settings(experiment))
-
-
-def comparison_inputs(wildcards):
-    """Metrics JSON of every model of the experiment, keyed by model name, and the speed table."""
-    return {
-        model: layout.metrics(wildcards.experiment, model) for model in models(wildcards.experiment)
-    } | {"speed": layout.speed(wildcards.experiment)}
-
-
-def all_cores(wildcards):
-    """Threads of the `speed` job: every core Snakemake may use here, so no other job runs
-    beside it and its timings are its own (Slurm gives each job CPUs of its own: profiles/slurm
-    sets the job's threads)."""
-    return workflow.resource_settings.cores or 2
-
-
-def worker_threads(wildcards):
-    """Threads of one search worker: the local cores shared by the workers, which run at once
-    (on a cluster each worker is a job with CPUs of its own: profiles/slurm sets them)."""
-    workers = settings(wildcards.experiment)["search"]["workers"]
-    return max(1, (workflow.resource_settings.cores or 2) // workers)
-
-
-def model_names(wildcards):
-    return models(wildcards.experiment)
-
-
-def model_folders(wildcards):
-    """The saved folder of every model of the experiment, in model_names' order."""
-    experiment = wildcards.experiment
-    return list(registry.model_folders(experiment, settings(experiment)).values())
-
-
-def baseline_settings(wildcards):
-    return baseline_params(settings(wildcards.experiment), wildcards.baseline)
-
-
-def card_settings(wildcards):
-    """What the model card says beyond what training knows: name, dataset, license, tags."""
-    return card_params(settings(wildcards.experiment), wildcards.experiment)
-
-
-def selection_metric(wildcards):
-    return settings(wildcards.experiment)["train"]["metric"]
-
-
-def labelled_splits(wildcards):
-    return {split: layout.split(wildcards.experiment, split) for split in ("valid", "test")}
-
-
-def section(name):
-    """Params function: one config section of the experiment (so only that section's changes
-    make a rule stale)."""
-
-    def lookup(wildcards):
-        return settings(wildcards.experiment)[name]
-
-    return lookup
-
-
-def compress_settings(name):
-    """Params function: one part of the experiment's compress section."""
-
-    def lookup(wildcards):
-        return settings(wildcards.experiment)["compress"][name]
-
-    return lookup
-
-
-def model_name(wildcards):
-    return settings(wildcards.experiment)["model"]["name"]
-
-
-def max_length(wildcards):
-    return settings(wildcards.experiment)["model"]["max_length"]
-
-
-def positive_label(wildcards):
-    return settings(wildcards.experiment)["positive_label"]
-
-
-def original_per_hard(wildcards):
-    return settings(wildcards.experiment)["finetune"]["original_per_hard"]

@@ -2,17 +2,16 @@
 # and distilled models), as compress.models names them; each a model kind of its own.
 rule compress:
     input:
-        model=compressed_source,
-        valid="results/{experiment}/data/valid.tsv",
+        source=compressed_source,
+        valid=layout.split("{experiment}", "valid"),
     output:
-        model=directory("results/{experiment}/compressed/{model}"),
+        model=directory(layout.path("{experiment}", "compressed", "{model}")),
     log:
-        "results/{experiment}/logs/compress_{model}.log",
+        layout.log("{experiment}", "compress_{model}"),
     benchmark:
-        "results/{experiment}/benchmarks/compress_{model}.tsv"
+        layout.benchmark("{experiment}", "compress_{model}")
     params:
-        settings=training_settings,
-        max_length=max_length,
+        settings=stage_settings("compress"),
     wildcard_constraints:
         model="|".join(registry.made_by("compress_{name}")),
     threads: 2
@@ -27,18 +26,17 @@ rule compress:
 
 rule prune:
     input:
-        model=final_checkpoint,
-        train="results/{experiment}/data/train.tsv",
-        valid="results/{experiment}/data/valid.tsv",
+        source=final_checkpoint,
+        train=layout.split("{experiment}", "train"),
+        valid=layout.split("{experiment}", "valid"),
     output:
-        model=directory("results/{experiment}/compressed/pruned"),
+        model=directory(registry.model_folder("{experiment}", "pruned")),
     log:
-        "results/{experiment}/logs/prune.log",
+        layout.log("{experiment}", "prune"),
     benchmark:
-        "results/{experiment}/benchmarks/prune.tsv"
+        layout.benchmark("{experiment}", "prune")
     params:
-        settings=training_settings,
-        prune=compress_settings("prune"),
+        settings=stage_settings("compress", kind="pruned"),
     threads: 2
     resources:
         mem_mb=6000,
@@ -46,23 +44,22 @@ rule prune:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/prune.py"
+        "../scripts/compress.py"
 
 
 rule distill:
     input:
-        model=final_checkpoint,
-        train="results/{experiment}/data/train.tsv",
-        valid="results/{experiment}/data/valid.tsv",
+        source=final_checkpoint,
+        train=layout.split("{experiment}", "train"),
+        valid=layout.split("{experiment}", "valid"),
     output:
-        model=directory("results/{experiment}/compressed/distilled"),
+        model=directory(registry.model_folder("{experiment}", "distilled")),
     log:
-        "results/{experiment}/logs/distill.log",
+        layout.log("{experiment}", "distill"),
     benchmark:
-        "results/{experiment}/benchmarks/distill.tsv"
+        layout.benchmark("{experiment}", "distill")
     params:
-        settings=training_settings,
-        distill=compress_settings("distill"),
+        settings=stage_settings("compress", kind="distilled"),
     threads: 2
     resources:
         mem_mb=6000,
@@ -70,4 +67,4 @@ rule distill:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/distill.py"
+        "../scripts/compress.py"

@@ -8,9 +8,9 @@ for _folder, _spec in downloads().items():
         output:
             **layout.downloaded(_folder, _spec),
         log:
-            f"results/logs/download_{_spec['experiment']}.log",
+            layout.workflow_file("logs", f"download_{_spec['experiment']}.log"),
         params:
-            spec={k: v for k, v in _spec.items() if k != "experiment"},
+            settings={k: v for k, v in _spec.items() if k != "experiment"},
         threads: 1
         resources:
             mem_mb=2000,

@@ -3,16 +3,15 @@ rule evaluate:
         unpack(labelled_splits),
         model=model_dir,
     output:
-        metrics="results/{experiment}/metrics/{model}.json",
-        per_class="results/{experiment}/metrics/{model}_per_class.tsv",
-        probabilities="results/{experiment}/metrics/{model}_valid_probabilities.tsv",
+        metrics=layout.metrics("{experiment}", "{model}"),
+        per_class=layout.per_class("{experiment}", "{model}"),
+        probabilities=layout.valid_probabilities("{experiment}", "{model}"),
     log:
-        "results/{experiment}/logs/evaluate_{model}.log",
+        layout.log("{experiment}", "evaluate_{model}"),
     benchmark:
-        "results/{experiment}/benchmarks/evaluate_{model}.tsv"
+        layout.benchmark("{experiment}", "evaluate_{model}")
     params:
-        positive_label=positive_label,
-        max_length=max_length,
+        settings=stage_settings("evaluate"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -28,14 +27,14 @@ rule evaluate:
 rule speed:
     input:
         models=model_folders,
-        valid="results/{experiment}/data/valid.tsv",
+        valid=layout.split("{experiment}", "valid"),
     output:
-        speed="results/{experiment}/metrics/speed.tsv",
+        speed=layout.speed("{experiment}"),
     log:
-        "results/{experiment}/logs/speed.log",
+        layout.log("{experiment}", "speed"),
     params:
         models=model_names,
-        max_length=max_length,
+        settings=stage_settings("speed"),
     threads: all_cores
     resources:
         mem_mb=4000,

@@ -3,59 +3,59 @@ rule figures:
         unpack(figure_inputs),
     output:
         class_distribution=report(
-            "results/{experiment}/figures/class_distribution.png",
+            layout.figure("{experiment}", "class_distribution"),
             caption="../report/class_distribution.rst",
             category="{experiment}",
             subcategory="1 data",
         ),
         training_curves=report(
-            "results/{experiment}/figures/training_curves.png",
+            layout.figure("{experiment}", "training_curves"),
             caption="../report/training_curves.rst",
             category="{experiment}",
             subcategory="2 training",
         ),
         confusion_matrix=report(
-            "results/{experiment}/figures/confusion_matrix.png",
+            layout.figure("{experiment}", "confusion_matrix"),
             caption="../report/confusion_matrix.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
         per_class=report(
-            "results/{experiment}/figures/per_class.png",
+            layout.figure("{experiment}", "per_class"),
             caption="../report/per_class.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
         frequency_vs_f1=report(
-            "results/{experiment}/figures/frequency_vs_f1.png",
+            layout.figure("{experiment}", "frequency_vs_f1"),
             caption="../report/frequency_vs_f1.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
         precision_recall=report(
-            "results/{experiment}/figures/precision_recall.png",
+            layout.figure("{experiment}", "precision_recall"),
             caption="../report/precision_recall.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
         threshold_analysis=report(
-            "results/{experiment}/figures/threshold_analysis.png",
+            layout.figure("{experiment}", "threshold_analysis"),
             caption="../report/threshold_analysis.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
         embedding_map=report(
-            "results/{experiment}/figures/embedding_map.png",
+            layout.figure("{experiment}", "embedding_map"),
             caption="../report/embedding_map.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
     log:
-        "results/{experiment}/logs/figures.log",
+        layout.log("{experiment}", "figures"),
     benchmark:
-        "results/{experiment}/benchmarks/figures.tsv"
+        layout.benchmark("{experiment}", "figures")
     params:
-        max_length=max_length,
+        settings=stage_settings("figures"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -69,28 +69,28 @@ rule figures:
 use rule figures as figures_multilabel with:
     output:
         labels_per_sample=report(
-            "results/{experiment}/figures/labels_per_sample.png",
+            layout.figure("{experiment}", "labels_per_sample"),
             caption="../report/labels_per_sample.rst",
             category="{experiment}",
             subcategory="3 evaluation",
         ),
     log:
-        "results/{experiment}/logs/figures_multilabel.log",
+        layout.log("{experiment}", "figures_multilabel"),
     benchmark:
-        "results/{experiment}/benchmarks/figures_multilabel.tsv"
+        layout.benchmark("{experiment}", "figures_multilabel")
 
 
 use rule figures as hardest_examples with:
     input:
-        hard="results/{experiment}/mine/misclassified.tsv",
+        hard=layout.hard_examples("{experiment}"),
     output:
         hardest_examples=report(
-            "results/{experiment}/figures/hardest_examples.html",
+            layout.figure("{experiment}", "hardest_examples"),
             caption="../report/hardest_examples.rst",
             category="{experiment}",
             subcategory="4 hard examples",
         ),
     log:
-        "results/{experiment}/logs/hardest_examples.log",
+        layout.log("{experiment}", "hardest_examples"),
     benchmark:
-        "results/{experiment}/benchmarks/hardest_examples.tsv"
+        layout.benchmark("{experiment}", "hardest_examples")

@@ -1,19 +1,17 @@
 rule finetune:
     input:
-        stage1="results/{experiment}/checkpoints/stage1",
-        train="results/{experiment}/data/train.tsv",
-        hard="results/{experiment}/mine/misclassified.tsv",
-        valid="results/{experiment}/data/valid.tsv",
+        stage1=registry.model_folder("{experiment}", "stage1"),
+        train=layout.split("{experiment}", "train"),
+        hard=layout.hard_examples("{experiment}"),
+        valid=layout.split("{experiment}", "valid"),
     output:
-        checkpoint=directory("results/{experiment}/checkpoints/finetuned"),
+        checkpoint=directory(registry.model_folder("{experiment}", "finetuned")),
     log:
-        "results/{experiment}/logs/finetune.log",
+        layout.log("{experiment}", "finetune"),
     benchmark:
-        "results/{experiment}/benchmarks/finetune.tsv"
+        layout.benchmark("{experiment}", "finetune")
     params:
-        training=finetune_settings,
-        original_per_hard=original_per_hard,
-        card=card_settings,
+        settings=stage_settings("finetune"),
     threads: 2
     resources:
         mem_mb=6000,

@@ -1,15 +1,15 @@
 rule mine:
     input:
-        checkpoint="results/{experiment}/checkpoints/stage1",
-        augmented="results/{experiment}/augment/augmented.tsv",
+        checkpoint=registry.model_folder("{experiment}", "stage1"),
+        augmented=layout.augmented("{experiment}"),
     output:
-        hard=protected("results/{experiment}/mine/misclassified.tsv"),
+        hard=protected(layout.hard_examples("{experiment}")),
     log:
-        "results/{experiment}/logs/mine.log",
+        layout.log("{experiment}", "mine"),
     benchmark:
-        "results/{experiment}/benchmarks/mine.tsv"
+        layout.benchmark("{experiment}", "mine")
     params:
-        max_length=max_length,
+        settings=stage_settings("mine"),
     threads: 2
     resources:
         mem_mb=4000,

@@ -1,15 +1,15 @@
 rule predict:
     input:
         model=predicting_model,
-        test="results/{experiment}/data/test.tsv",
+        test=layout.split("{experiment}", "test"),
     output:
-        prediction="results/{experiment}/prediction.csv",
+        prediction=layout.prediction("{experiment}"),
     log:
-        "results/{experiment}/logs/predict.log",
+        layout.log("{experiment}", "predict"),
     benchmark:
-        "results/{experiment}/benchmarks/predict.tsv"
+        layout.benchmark("{experiment}", "predict")
     params:
-        max_length=max_length,
+        settings=stage_settings("predict"),
     threads: 2
     resources:
         mem_mb=4000,
@@ -24,14 +24,14 @@ rule predict:
 # README command yields everything a user looks at.
 rule default_prediction:
     input:
-        prediction=f"results/{DEFAULT}/prediction.csv",
+        prediction=layout.prediction(DEFAULT),
         metrics=experiment_outputs(DEFAULT)[1:],
     output:
-        "results/prediction.csv",
+        layout.default_prediction(),
     log:
-        "results/logs/default_prediction.log",
+        layout.workflow_file("logs", "default_prediction.log"),
     benchmark:
-        "results/benchmarks/default_prediction.tsv"
+        layout.workflow_file("benchmarks", "default_prediction.tsv")
     threads: 1
     resources:
         mem_mb=100,

@@ -2,17 +2,16 @@ rule prepare:
     input:
         unpack(dataset_files),
     output:
-        train="results/{experiment}/data/train.tsv",
-        valid="results/{experiment}/data/valid.tsv",
-        test="results/{experiment}/data/test.tsv",
-        dataset="results/{experiment}/data/dataset.json",
+        train=layout.split("{experiment}", "train"),
+        valid=layout.split("{experiment}", "valid"),
+        test=layout.split("{experiment}", "test"),
+        dataset=layout.dataset_json("{experiment}"),
     log:
-        "results/{experiment}/logs/prepare.log",
+        layout.log("{experiment}", "prepare"),
     benchmark:
-        "results/{experiment}/benchmarks/prepare.tsv"
+        layout.benchmark("{experiment}", "prepare")
     params:
-        columns=section("columns"),
-        data=section("data"),
+        settings=stage_settings("prepare"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -5,11 +5,11 @@ rule push:
         model=final_checkpoint,
         metrics=final_metrics,
     output:
-        record="results/{experiment}/push.json",
+        record=layout.push_record("{experiment}"),
     log:
-        "results/{experiment}/logs/push.log",
+        layout.log("{experiment}", "push"),
     params:
-        push=section("push"),
+        settings=stage_settings("push"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -3,16 +3,14 @@
 # The study's journal file is no rule's output, so a failed or killed worker loses nothing.
 rule search_study:
     input:
-        train="results/{experiment}/data/train.tsv",
-        dataset="results/{experiment}/data/dataset.json",
+        train=layout.split("{experiment}", "train"),
+        dataset=layout.dataset_json("{experiment}"),
     output:
-        study="results/{experiment}/search/study.json",
+        study=layout.search("{experiment}", "study.json"),
     log:
-        "results/{experiment}/logs/search_study.log",
+        layout.log("{experiment}", "search_study"),
     params:
-        search=section("search"),
-        training=training_settings,
-        model=model_name,
+        settings=stage_settings("search"),
         journal=search_journal,
     threads: 1
     resources:
@@ -21,24 +19,22 @@ rule search_study:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/search_study.py"
+        "../scripts/search.py"
 
 
 rule search_worker:
     input:
-        study="results/{experiment}/search/study.json",
-        train="results/{experiment}/data/train.tsv",
-        dataset="results/{experiment}/data/dataset.json",
+        study=layout.search("{experiment}", "study.json"),
+        train=layout.split("{experiment}", "train"),
+        dataset=layout.dataset_json("{experiment}"),
     output:
-        worker="results/{experiment}/search/workers/{worker}.json",
+        worker=layout.search_worker("{experiment}", "{worker}"),
     log:
-        "results/{experiment}/logs/search_worker_{worker}.log",
+        layout.log("{experiment}", "search_worker_{worker}"),
     benchmark:
-        "results/{experiment}/benchmarks/search_worker_{worker}.tsv"
+        layout.benchmark("{experiment}", "search_worker_{worker}")
     params:
-        search=section("search"),
-        training=training_settings,
-        model=model_name,
+        settings=stage_settings("search"),
         journal=search_journal,
     threads: worker_threads
     resources:
@@ -47,37 +43,37 @@ rule search_worker:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/search_worker.py"
+        "../scripts/search.py"
 
 
 rule search_best:
     input:
-        study="results/{experiment}/search/study.json",
+        study=layout.search("{experiment}", "study.json"),
         workers=search_workers,
     output:
-        best="results/{experiment}/search/best.yaml",
+        best=layout.search("{experiment}", "best.yaml"),
         trials=report(
-            "results/{experiment}/search/trials.tsv",
+            layout.search("{experiment}", "trials.tsv"),
             caption="../report/search_trials.rst",
             category="{experiment}",
             subcategory="0 search",
         ),
         history=report(
-            "results/{experiment}/search/optimization_history.png",
+            layout.search("{experiment}", "optimization_history.png"),
             caption="../report/search_history.rst",
             category="{experiment}",
             subcategory="0 search",
         ),
         importances=report(
-            "results/{experiment}/search/param_importances.png",
+            layout.search("{experiment}", "param_importances.png"),
             caption="../report/search_importances.rst",
             category="{experiment}",
             subcategory="0 search",
         ),
     log:
-        "results/{experiment}/logs/search_best.log",
+        layout.log("{experiment}", "search_best"),
     params:
-        search=section("search"),
+        settings=stage_settings("search"),
         journal=search_journal,
     threads: 1
     resources:
@@ -86,4 +82,4 @@ rule search_best:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/search_best.py"
+        "../scripts/search.py"

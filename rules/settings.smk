@@ -3,11 +3,11 @@
 # cluster it writes on the submitting host rather than queueing a job.
 rule settings:
     output:
-        settings="results/{experiment}/settings.yaml",
+        settings=layout.settings("{experiment}"),
     log:
-        "results/{experiment}/logs/settings.log",
+        layout.log("{experiment}", "settings"),
     params:
-        settings=resolved_settings,
+        settings=stage_settings("settings"),
     localrule: True
     threads: 1
     resources:

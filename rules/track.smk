@@ -7,14 +7,12 @@ rule track:
     input:
         unpack(tracking_inputs),
     output:
-        record="results/{experiment}/tracking.json",
+        record=layout.tracking_record("{experiment}"),
     log:
-        "results/{experiment}/logs/track.log",
+        layout.log("{experiment}", "track"),
     params:
-        uri=tracking_uri,
+        settings=stage_settings("track"),
         models=tracked_models,
-        final=final_model,
-        search=section("search"),
         journal=search_journal,
         failed_attempts=tracking_failures,
     localrule: True

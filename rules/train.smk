@@ -1,19 +1,17 @@
 rule train:
     input:
         unpack(searched_settings),
-        train="results/{experiment}/data/train.tsv",
-        valid="results/{experiment}/data/valid.tsv",
-        dataset="results/{experiment}/data/dataset.json",
+        train=layout.split("{experiment}", "train"),
+        valid=layout.split("{experiment}", "valid"),
+        dataset=layout.dataset_json("{experiment}"),
     output:
-        checkpoint=directory("results/{experiment}/checkpoints/stage1"),
+        checkpoint=directory(registry.model_folder("{experiment}", "stage1")),
     log:
-        "results/{experiment}/logs/train.log",
+        layout.log("{experiment}", "train"),
     benchmark:
-        "results/{experiment}/benchmarks/train.tsv"
+        layout.benchmark("{experiment}", "train")
     params:
-        model=model_name,
-        training=training_settings,
-        card=card_settings,
+        settings=stage_settings("train"),
     threads: 2
     resources:
         mem_mb=6000,

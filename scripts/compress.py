@@ -1,17 +1,10 @@
-"""Rule `compress`: an ONNX copy, of the kind the wildcard names, of the model it is made from
-(the final model, or the pruned or distilled one for their int8 copies)."""
+"""Rules `compress`, `prune`, `distill`: a compressed copy of a model, of the kind the rule
+makes (textclf.registry: a kind's `made_by`)."""
 
-from textclf.compression import run_compress_onnx
+from textclf import registry
 from textclf.logs import setup_logging
-from textclf.tsv import read_tsv
+from textclf.stages import compress, rule_paths
 
 setup_logging(snakemake.log[0])
-run_compress_onnx(
-    kind=snakemake.wildcards.model,
-    model_dir=snakemake.input.model,
-    valid_rows=read_tsv(snakemake.input.valid),
-    settings=snakemake.params.settings,
-    out_dir=snakemake.output.model,
-    threads=snakemake.threads,
-    max_length=snakemake.params.max_length,
-)
+kind = snakemake.wildcards.get("model") or registry.made_by(snakemake.rule)[0]
+compress(snakemake.params.settings, rule_paths(snakemake), snakemake.threads, kind=kind)

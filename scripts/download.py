@@ -1,7 +1,7 @@
 """Rule `download_<experiment>`: fetch, check and convert a public dataset."""
 
-from textclf.download import download_dataset
 from textclf.logs import setup_logging
+from textclf.stages import download, rule_paths
 
 setup_logging(snakemake.log[0])
-download_dataset(spec=snakemake.params.spec, outputs=dict(snakemake.output))
+download(snakemake.params.settings, rule_paths(snakemake))

@@ -1,17 +1,9 @@
-"""Rule `track`: log the experiment's models (and search trials) to MLflow."""
+"""Rule `track`: log the experiment's models (and search trials) to the tracking store."""
 
 from textclf.logs import setup_logging
-from textclf.tracking import track
+from textclf.stages import rule_paths, track
 
 setup_logging(snakemake.log[0])
-track(
-    experiment=snakemake.wildcards.experiment,
-    settings_yaml=snakemake.input.settings,
-    models=snakemake.params.models,
-    uri=snakemake.params.uri,
-    out_json=snakemake.output.record,
-    final=snakemake.params.final,
-    search=snakemake.params.search,
-    journal=snakemake.params.journal,
-    trials_tsv=snakemake.input.get("trials"),
-)
+journal = snakemake.params.journal
+paths = rule_paths(snakemake, models=snakemake.params.models, journal=journal)
+track(snakemake.params.settings, paths, experiment=snakemake.wildcards.experiment)

@@ -10,13 +10,14 @@ PACKAGE = REPO / "scripts" / "textclf"
 # torch; registry names its classes as "module:Class" strings, loaded only when needed.
 LAYERS = [
     {"layout"},  # where the files are: standard library only
-    {"tsv", "labels", "logs", "preprocess", "llm_server", "registry"},
+    {"tsv", "labels", "logs", "preprocess", "llm_server", "registry", "machine"},
     {"config", "metrics", "llm_requests", "download", "push", "comparison", "speed"},
     {"thresholds", "model_card", "prepare"},
     {"encoding", "modeling", "predictor", "epochs", "distributed"},
     {"training", "inference", "baselines", "similarity", "augment", "search"},
-    {"stages", "figures", "tracking", "compression", "pruning", "distillation"},
-    {"cli", "__main__"},  # the command line, over everything
+    {"finetuning", "figures", "tracking", "compression", "pruning", "distillation"},
+    {"stages"},  # one entry point per stage, over what the stages do
+    {"cli", "__main__"},  # the command line, over the entry points
 ]
 
 

@@ -15,7 +15,7 @@ from textclf.labels import MULTI, SINGLE, LabelSpace, infer_problem_type
 from textclf.metrics import classification_metrics
 from textclf.modeling import init_prior_bias, label_space, load_classifier, output_layer
 from textclf.prepare import stratified_sample
-from textclf.stages import run_stage1
+from textclf.finetuning import run_stage1
 from textclf.training import TrainSettings, loss_function
 from textclf.tsv import read_tsv, write_tsv
 

@@ -13,7 +13,7 @@ from textclf.config import check
 from textclf.labels import LabelSpace
 from textclf.predictor import Predictor
 from textclf.registry import BASELINE, ModelKind
-from textclf.stages import run_evaluate
+from textclf.inference import run_evaluate
 
 
 class KeywordPredictor(Predictor):

@@ -382,9 +382,19 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
 
 
 def test_the_command_line_writes_what_the_rules_wrote(workflow, tmp_path):
-    """`python -m textclf settings`, `prepare`, `predict` and `figures`, run by hand in the
-    workflow's folder, write what the rules wrote (demo_emotions predicts with the int8 copy
-    of its distilled model, is multi-label and has hard examples: every kind of figure)."""
+    """`python -m textclf settings`, `prepare`, `train`, `compress`, `predict` and `figures`,
+    run by hand in the workflow's folder, write what the rules wrote (demo_emotions predicts
+    with the int8 copy of its distilled model, is multi-label and has hard examples: every
+    kind of figure)."""
+    textclf(workflow, "train", "--out", str(tmp_path / "stage1"), "--threads", "2")
+    weights = (workflow / "results" / "demo" / "checkpoints" / "stage1" / "model.safetensors")
+    assert (tmp_path / "stage1" / "model.safetensors").read_bytes() == weights.read_bytes()
+    onnx = tmp_path / "onnx"
+    textclf(
+        workflow, "compress", "--experiment", "demo_emotions", "--kind", "onnx", "--out", str(onnx)
+    )
+    rule_made = workflow / "results" / "demo_emotions" / "compressed" / "onnx" / "model.onnx"
+    assert (onnx / "model.onnx").read_bytes() == rule_made.read_bytes()
     textclf(workflow, "settings", "--out", str(tmp_path / "settings.yaml"))
     rule_wrote = (workflow / "results" / "demo" / "settings.yaml").read_bytes()
     assert (tmp_path / "settings.yaml").read_bytes() == rule_wrote

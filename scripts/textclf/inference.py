@@ -1,6 +1,7 @@
-"""Stages `mine`, `evaluate` and `predict`: apply a saved checkpoint to rows.
+"""A saved model applied to rows: mining, evaluation and prediction (the entry points of the
+`mine`, `evaluate` and `predict` stages in textclf.stages call these).
 
-`mine` keeps the augmented rows the stage-1 model gets wrong (`misclassified.tsv`; for
+Mining keeps the augmented rows the stage-1 model gets wrong (`misclassified.tsv`; for
 multi-label, rows whose predicted label set differs from their label set); `evaluate` writes
 metrics JSON and a per-class TSV on valid and, where it has labels, test; `predict` writes
 `prediction.csv` (id,label; multi-label: the label set joined by the separator).
@@ -9,6 +10,8 @@ metrics JSON and a per-class TSV on valid and, where it has labels, test; `predi
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -24,8 +27,10 @@ from textclf.modeling import (
     pick_device,
 )
 from textclf.predictor import Predictor
-from textclf.registry import read_manifest
-from textclf.tsv import write_text, write_tsv
+from textclf.registry import footprint, load_predictor, read_manifest
+from textclf.tsv import read_tsv, write_csv, write_text, write_tsv
+
+log = logging.getLogger("textclf")
 
 
 class Classifier(Predictor):
@@ -121,3 +126,42 @@ def write_metrics(
         write_tsv(per_class_table(metrics), per_class_path)
     if probabilities_path is not None:
         write_tsv(probabilities.astype(str), probabilities_path)
+
+
+def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
+    classifier = Classifier(stage1_dir, threads, max_length)
+    augmented = read_tsv(augmented_tsv)
+    hard = hard_examples(classifier, augmented)
+    log.info("mine: %d of %d augmented rows are misclassified", len(hard), len(augmented))
+    write_tsv(hard, out_tsv)
+
+
+def run_evaluate(
+    model_dir,
+    split_tsvs: dict,
+    out_json,
+    positive_label=None,
+    max_length=128,
+    threads=1,
+    out_per_class=None,
+    out_probabilities=None,
+):
+    predictor = load_predictor(model_dir, threads, max_length)
+    splits = {name: read_tsv(path) for name, path in split_tsvs.items()}
+    metrics, probabilities = evaluate_splits(predictor, splits, positive_label)
+    metrics |= {"model": str(model_dir), **footprint(model_dir)}
+    for name, values in metrics.items():
+        if isinstance(values, dict):
+            log.info(
+                "%s: accuracy %.4f, macro-F1 %.4f", name, values["accuracy"], values["f1_macro"]
+            )
+    write_metrics(metrics, out_json, out_per_class, probabilities, out_probabilities)
+
+
+def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):
+    """prediction.csv from a saved model of any kind."""
+    predictor = load_predictor(model_dir, threads, max_length)
+    test = read_tsv(test_tsv)
+    predicted = predictor.predict(test["text"])["predicted"]
+    write_csv(pd.DataFrame({"id": test["id"], "label": predicted}), out_csv)
+    log.info("predict: %d rows by %s -> %s", len(test), model_dir, Path(out_csv))

@@ -1,10 +1,9 @@
 """Where the workflow keeps an experiment's files: `results/<experiment>/...`.
 
-The one place that spells these paths for the code that needs them outside a rule's own
-directives: the rules' input functions (rules/common.smk), the command line (textclf.cli) and
-the registry's model folders. The rules' `output:` patterns spell them as Snakemake wants them,
-in the rule; tests/test_layout.py checks that every path here is one a rule writes. Called with
-a wildcard (`split("{experiment}", "train")`) each function gives the rule's pattern.
+The one place that spells these paths: the rules' inputs, outputs, logs and benchmarks (called
+with wildcards, `split("{experiment}", "train")` is the rule's pattern), their input functions
+(rules/common.smk), the stages' default paths for the command line (textclf.stages) and the
+registry's model folders. tests/test_layout.py checks that no rule spells a path itself.
 Standard library only: the Snakefile reads it where only Snakemake may be installed.
 """
 
@@ -131,10 +130,8 @@ def settings(experiment: str) -> str:
 def figures(experiment: str, multi_label: bool = False, hard: bool = False) -> dict[str, str]:
     """Figure name -> file: every figure the experiment's figure rules draw."""
     names = FIGURES + (MULTI_LABEL_FIGURES if multi_label else ())
-    drawn = {name: path(experiment, "figures", f"{name}.png") for name in names}
-    if hard:
-        drawn[HARD_EXAMPLES_FIGURE] = path(experiment, "figures", f"{HARD_EXAMPLES_FIGURE}.html")
-    return drawn
+    names += (HARD_EXAMPLES_FIGURE,) if hard else ()
+    return {name: figure(experiment, name) for name in names}
 
 
 def figure_inputs(experiment: str, stage_folders: dict[str, str]) -> dict:
@@ -182,3 +179,24 @@ def push_record(experiment: str) -> str:
 def log(experiment: str, name: str) -> str:
     """A job's log (`name` is the rule's, with its wildcards)."""
     return path(experiment, "logs", f"{name}.log")
+
+
+def benchmark(experiment: str, name: str) -> str:
+    """A job's time and memory, as Snakemake's `benchmark:` writes them."""
+    return path(experiment, "benchmarks", f"{name}.tsv")
+
+
+def figure(experiment: str, name: str) -> str:
+    """One figure's file (the hardest examples are a page, the others pictures)."""
+    suffix = "html" if name == HARD_EXAMPLES_FIGURE else "png"
+    return path(experiment, "figures", f"{name}.{suffix}")
+
+
+def default_prediction() -> str:
+    """The default experiment's predictions, copied to the top of results/."""
+    return f"{RESULTS}/prediction.csv"
+
+
+def workflow_file(folder: str, name: str) -> str:
+    """A log or benchmark of a job that belongs to no experiment (`folder`: logs, benchmarks)."""
+    return f"{RESULTS}/{folder}/{name}"

@@ -33,7 +33,7 @@ class ModelKind:
     predictor: str  # "module:Class" of the Predictor that loads a saved folder
     produced: Callable[[dict], bool]  # whether an experiment with these settings has one
     folder: str = "checkpoints"  # under results/<experiment>/
-    trained_by: str = ""  # the rule that makes it ("{name}": the kind's name), for benchmarks
+    made_by: str = ""  # the rule that makes it ("{name}": the kind's name)
     source: str = ""  # a compressed kind: the kind it is made from ("": the final stage)
 
 
@@ -53,11 +53,11 @@ def _baseline(name: str, predictor: str) -> ModelKind:
         predictor,
         produced=lambda s: name in s["baselines"]["models"],
         folder="baselines",
-        trained_by="baseline_{name}",
+        made_by="baseline_{name}",
     )
 
 
-def _compressed(name: str, predictor: str, trained_by: str, source: str = "") -> ModelKind:
+def _compressed(name: str, predictor: str, made_by: str, source: str = "") -> ModelKind:
     """A compressed copy of the experiment's final model, or of the compressed model `source`
     (compress.models). A kind others are made from is produced, and compared, whenever one of
     them is named."""
@@ -72,7 +72,7 @@ def _compressed(name: str, predictor: str, trained_by: str, source: str = "") ->
         predictor,
         produced,
         folder="compressed",
-        trained_by=trained_by,
+        made_by=made_by,
         source=source,
     )
 
@@ -80,7 +80,7 @@ def _compressed(name: str, predictor: str, trained_by: str, source: str = "") ->
 register(_baseline("scratch", "textclf.baselines:ScratchModel"))
 register(_baseline("tfidf", "textclf.baselines:TfidfModel"))
 register(
-    ModelKind("stage1", STAGE, "textclf.inference:Classifier", lambda s: True, trained_by="train")
+    ModelKind("stage1", STAGE, "textclf.inference:Classifier", lambda s: True, made_by="train")
 )
 register(
     ModelKind(
@@ -88,7 +88,7 @@ register(
         STAGE,
         "textclf.inference:Classifier",
         produced=lambda s: s["hard_examples"],
-        trained_by="finetune",
+        made_by="finetune",
     )
 )
 register(_compressed("onnx", "textclf.compression:OnnxModel", "compress_{name}"))
@@ -110,9 +110,9 @@ def names(role: str | None = None) -> list[str]:
     return [name for name, kind in KINDS.items() if role in (None, kind.role)]
 
 
-def made_by(trained_by: str) -> list[str]:
-    """The kinds one rule makes, by its `trained_by` template (e.g. "compress_{name}")."""
-    return [name for name, kind in KINDS.items() if kind.trained_by == trained_by]
+def made_by(rule: str) -> list[str]:
+    """The kinds one rule makes, by its `made_by` template (e.g. "compress_{name}")."""
+    return [name for name, kind in KINDS.items() if kind.made_by == rule]
 
 
 def models(settings: dict, role: str | None = None) -> list[str]:

@@ -11,11 +11,11 @@ same texts once untimed (warm-up: lazy initialisation, kernels built per input s
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import pandas as pd
 
+from textclf.machine import usable_cpus
 from textclf.registry import load_predictor
 from textclf.tsv import read_tsv, write_tsv
 
@@ -23,11 +23,6 @@ log = logging.getLogger(__name__)
 BATCH = 64
 LATENCY_TEXTS = 100  # texts labelled one at a time
 THROUGHPUT_TEXTS = 2048  # texts labelled in batches of BATCH
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity where the system has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _timed(predictor, batches: list[list[str]]) -> float:

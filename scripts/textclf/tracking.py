@@ -228,7 +228,7 @@ def model_run(store, experiment, model, files, settings, final, out_dir):
     if trained_with.exists():  # what training used (a search's best settings included)
         params |= flatten(json.loads(trained_with.read_text()), "trained_with.")
     metrics = numbers(json.loads(metrics_json.read_text()))
-    rules = [rule for rule in (kind.trained_by.format(name=model), f"evaluate_{model}") if rule]
+    rules = [rule for rule in (kind.made_by.format(name=model), f"evaluate_{model}") if rule]
     metrics |= benchmark_metrics(out_dir / "benchmarks", rules)
     artifacts = [(out_dir / "settings.yaml", None)]
     if settings["tracking"]["artifacts"]:

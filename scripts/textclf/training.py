@@ -1,4 +1,5 @@
-"""Stages `train` (stage 1) and `finetune` (stage 2): fine-tune a sequence classifier.
+"""The training loop both of the method's stages run (textclf.finetuning): fine-tune a sequence
+classifier.
 
 Plain PyTorch: AdamW (the fused kernel) with linear warm-up and decay, progressive unfreezing
 (by epoch or on a validation plateau), early stopping, and the best epoch by one validation
