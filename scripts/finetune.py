@@ -2,7 +2,7 @@
 
 from textclf.distributed import processes
 from textclf.logs import setup_logging
-from textclf.stages import rule_paths, finetune
+from textclf.stages import finetune, rule_paths
 
 # guarded: the training processes import this script again, as __mp_main__
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ from textclf.distillation import (
     student_from,
     teacher_logits,
 )
-from textclf.inference import Classifier
+from textclf.finetuning import run_stage1
+from textclf.inference import Classifier, run_predict
 from textclf.labels import LabelSpace
 from textclf.modeling import encoder_layers, layer_sizes, load_classifier
 from textclf.prepare import stratified_sample
 from textclf.pruning import choose, run_prune
 from textclf.speed import run_speed
-from textclf.finetuning import run_stage1
-from textclf.inference import run_predict
 from textclf.tsv import read_tsv, write_tsv
 
 SETTINGS = {

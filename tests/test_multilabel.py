@@ -10,12 +10,12 @@ from conftest import EMOTIONS
 from sklearn.metrics import accuracy_score, f1_score, hamming_loss, precision_recall_fscore_support
 
 from textclf import thresholds
+from textclf.finetuning import run_stage1
 from textclf.inference import Classifier, hard_examples, per_class_table
 from textclf.labels import MULTI, SINGLE, LabelSpace, infer_problem_type
 from textclf.metrics import classification_metrics
 from textclf.modeling import init_prior_bias, label_space, load_classifier, output_layer
 from textclf.prepare import stratified_sample
-from textclf.finetuning import run_stage1
 from textclf.training import TrainSettings, loss_function
 from textclf.tsv import read_tsv, write_tsv
 

@@ -10,10 +10,10 @@ from conftest import DEMO, EMOTIONS
 from textclf import registry
 from textclf.comparison import comparison_table
 from textclf.config import check
+from textclf.inference import run_evaluate
 from textclf.labels import LabelSpace
 from textclf.predictor import Predictor
 from textclf.registry import BASELINE, ModelKind
-from textclf.inference import run_evaluate
 
 
 class KeywordPredictor(Predictor):

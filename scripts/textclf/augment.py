@@ -1,4 +1,5 @@
-"""Stage `augment`: rewrite every training row into N variants with an LLM.
+"""LLM augmentation, the `augment` stage's work: rewrite every training row into N variants
+with an LLM.
 
 Talks to any OpenAI-compatible endpoint through the official `openai` client (chat
 completions), with a pool of worker threads; `base_url: local` starts the embedded

@@ -1,4 +1,5 @@
-"""Stage `prepare`: check the user's TSVs and write the canonical splits.
+"""Dataset preparation, the `prepare` stage's work: check the user's TSVs and write the
+canonical splits.
 
 Reads `<dataset>/{train,valid,test}.tsv` (valid.tsv is optional: without it a stratified,
 seeded share of train becomes valid), writes `{train,valid,test}.tsv` with columns `id`,

@@ -1,5 +1,5 @@
-"""Stage `search`: hyperparameter search over the stage-1 settings with Optuna, as parallel
-worker jobs on one study.
+"""Hyperparameter search, the `search` stage's work: the stage-1 settings searched with Optuna,
+as parallel worker jobs on one study.
 
 - `create_study` (rule `search_study`) names the study after what it searches (the space, the
   sampler, the budget, the fixed training settings, the model and the training rows), creates
