@@ -1,5 +1,5 @@
 """Compression on COVID-19 tweet sentiment (5 classes): every compressed kind against the model
-it was made from, in one comparison, written to BENCHMARKS.md.
+it was made from, in one comparison, written to BENCHMARKS.md (bench/report.py).
 
     .venv/bin/python bench/compression.py [--max-train-rows 6000] [--epochs 2] [--distill-layers 3]
 
@@ -18,18 +18,17 @@ which times every model again). Not run by CI.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 
+import common
 import pandas as pd
+from common import REPO
 
-import presets
+import report
 from textclf import registry
 from textclf.comparison import COLUMNS
 
-REPO = presets.REPO
-RESULTS = REPO / "bench" / "compression_results.json"
 NAME = "covid_sentiment"
 KINDS = registry.names(registry.COMPRESSED)  # every compressed kind
 TARGET = {"speedup": 2.0, "f1_macro_drop": 0.01}  # the issue's: >= 2x faster, within 1 point
@@ -45,8 +44,8 @@ def run(max_train_rows: int, epochs: int, layers: int, cores: int) -> dict:
             }
         }
     }
-    configs = [f"presets/{NAME}.yaml", presets.override_file(f"{NAME}_compression", overrides)]
-    wall_s = presets.run_workflow([f"results/{NAME}/comparison.tsv"], configs, cores)
+    configs = [f"presets/{NAME}.yaml", common.override_file(f"{NAME}_compression", overrides)]
+    wall_s = common.run_workflow([f"results/{NAME}/comparison.tsv"], configs, cores)
     return summarise(max_train_rows, epochs, layers, wall_s)
 
 
@@ -68,9 +67,7 @@ def summarise(max_train_rows: int, epochs: int, layers: int, wall_s: float) -> d
         if models[m]["speedup"] >= TARGET["speedup"]
         and models[m]["f1_macro_drop"] <= TARGET["f1_macro_drop"]
     ]
-    benchmarks = pd.concat(
-        [pd.read_csv(p, sep="\t").assign(rule=p.stem) for p in (out / "benchmarks").glob("*.tsv")]
-    )
+    benchmarks = common.rule_benchmarks(out)
     dataset = json.loads((out / "data" / "dataset.json").read_text())
     return {
         "max_train_rows": max_train_rows,
@@ -80,9 +77,9 @@ def summarise(max_train_rows: int, epochs: int, layers: int, wall_s: float) -> d
         "models": models,
         "target_met_by": met,
         "wall_s": round(wall_s),
-        "wall_s_by_rule": benchmarks.set_index("rule")["s"].round(0).to_dict(),
-        "machine": presets.machine(),
-        "date": datetime.date.today().isoformat(),
+        "wall_s_by_rule": benchmarks["s"].round(0).to_dict(),
+        "machine": common.machine(),
+        "date": common.today(),
         "command": f"bench/compression.py --max-train-rows {max_train_rows} --epochs {epochs} "
         f"--distill-layers {layers}",
     }
@@ -104,10 +101,10 @@ def main() -> None:
         )
     else:
         result = run(args.max_train_rows, args.epochs, args.distill_layers, args.cores)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = common.read_results("compression")
     results[f"distill_layers={args.distill_layers}"] = result
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    presets.write_markdown(json.loads(presets.RESULTS.read_text()))
+    common.write_results("compression", results)
+    report.write()
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ run alone:
     .venv/bin/python bench/int8_backends.py [trained model folder]
 
 Results (with the machine) go to bench/int8_backends_results.json, from which
-bench/presets.py writes BENCHMARKS.md.
+bench/report.py writes BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 import time
@@ -106,22 +105,19 @@ def main() -> None:
         )
     record = {k: round(v, 1) if isinstance(v, float) else v for k, v in results.items()}
     print(json.dumps(record))
-    from presets import machine
+    import common
 
-    (REPO / "bench" / "int8_backends_results.json").write_text(
-        json.dumps(
-            {
-                "texts_per_s": record,
-                "texts": TEXTS,
-                "batch": 64,
-                "threads": 2,
-                "model": folder,
-                "machine": machine(),
-                "date": datetime.date.today().isoformat(),
-            },
-            indent=2,
-        )
-        + "\n"
+    common.write_results(
+        "int8_backends",
+        {
+            "texts_per_s": record,
+            "texts": TEXTS,
+            "batch": 64,
+            "threads": 2,
+            "model": folder,
+            "machine": common.machine(),
+            "date": common.today(),
+        },
     )
 
 

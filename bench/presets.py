@@ -12,26 +12,20 @@ reports valid (the dataset's own valid.tsv, or the stratified share of train tha
 out). Wall time and peak memory come from Snakemake's per-rule benchmark files. The results of
 every preset ever run here are kept in bench/presets_results.json, so BENCHMARKS.md lists them
 all; runs on other data or settings are not mixed in, since each entry records its settings.
-Not run by CI.
+BENCHMARKS.md is written by bench/report.py from every bench script's results. Not run by CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import pandas as pd
+import common
 import yaml
+from common import REPO
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "presets_results.json"
+import report
+
 TARGETS = {  # the issue's targets on valid with the packaged MiniLM
     "wnut2020": ("accuracy", 0.89),
     "goemotions": ("f1_macro", 0.46),
@@ -39,60 +33,6 @@ TARGETS = {  # the issue's targets on valid with the packaged MiniLM
     "ag_news": ("accuracy", 0.89),
     "covid_sentiment": ("f1_macro", 0.74),
 }
-
-
-CPU_FEATURES = ("avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
-
-
-def machine() -> str:
-    """The machine a benchmark ran on: system, cores, memory, the CPU's model name and the
-    vector features that decide the fast paths (bf16, int8 dot products)."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    model, flags = "", set()
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            model = value.strip()
-        elif key.strip() == "flags":
-            flags = set(value.split())
-    features = "/".join(f for f in CPU_FEATURES if f in flags) or "none of " + "/".join(
-        CPU_FEATURES
-    )
-    return (
-        f"{platform.system()} {platform.machine()}, {model or 'CPU'} ({features}), "
-        f"{os.cpu_count()} cores, {memory:.0f} GiB, "
-        f"{'a GPU' if Path('/dev/nvidia0').exists() else 'no GPU'}"
-    )
-
-
-def run_workflow(targets: list[str], configfiles: list, cores: int, *options: str) -> float:
-    """Run Snakemake on `targets` as a user would (`--cores` = this machine's cores for timed
-    runs), with config.yaml then `configfiles`; return the wall seconds."""
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        *targets,
-        "--cores",
-        str(cores),
-        *options,
-        "--configfile",
-        "config.yaml",
-        *(str(f) for f in configfiles),
-    ]
-    print(" ".join(command), flush=True)
-    started = time.monotonic()
-    subprocess.run(command, cwd=REPO, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    return time.monotonic() - started
-
-
-def override_file(name: str, overrides: dict) -> Path:
-    """A config file of `overrides` for one bench run, under results/ (not committed)."""
-    path = REPO / "results" / f".bench_{name}.yaml"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(yaml.safe_dump(overrides))
-    return path
 
 
 def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores: int) -> dict:
@@ -108,8 +48,8 @@ def run_preset(name: str, max_train_rows: int | None, epochs: int | None, cores:
     targets = [f"results/{name}/prediction.csv"] + [
         f"results/{name}/metrics/{stage}.json" for stage in stages
     ]
-    configs = [f"presets/{name}.yaml", override_file(name, overrides)]
-    run_workflow(targets, configs, cores)
+    configs = [f"presets/{name}.yaml", common.override_file(name, overrides)]
+    common.run_workflow(targets, configs, cores)
     return summarise(name, preset["experiments"][name], max_train_rows, epochs)
 
 
@@ -124,18 +64,13 @@ def summarise(
         path = out / "metrics" / f"{stage}.json"
         if path.exists():
             valid = json.loads(path.read_text())["valid"]
-            history = pd.read_csv(out / "checkpoints" / stage / "history.tsv", sep="\t")
             models[stage] = {
                 "accuracy": valid["accuracy"],
                 "f1_macro": valid["f1_macro"],
                 "f1_micro": valid["f1_micro"],
-                "epochs_run": len(history),
-                "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
+                **common.epochs(out / "checkpoints" / stage),
             }
-    benchmarks = pd.concat(
-        [pd.read_csv(p, sep="\t").assign(rule=p.stem) for p in (out / "benchmarks").glob("*.tsv")]
-    )
-    metric, target = TARGETS[name]
+    benchmarks = common.rule_benchmarks(out)
     return {
         "dataset": preset["dataset"].split("/")[-1],
         "problem_type": dataset["problem_type"],
@@ -146,306 +81,14 @@ def summarise(
         "train_settings": {**preset.get("train", {}), **({"epochs": epochs} if epochs else {})},
         "final_model": final,
         "models": models,
-        "target": {"metric": metric, "value": target, "met": models[final][metric] >= target},
-        "wall_s_by_rule": benchmarks.set_index("rule")["s"].round(0).to_dict(),
+        "target": common.target(*TARGETS[name], models[final]),
+        "wall_s_by_rule": benchmarks["s"].round(0).to_dict(),
         "wall_s": float(benchmarks["s"].sum().round(0)),
         "peak_rss_mb": float(benchmarks["max_rss"].max().round(0)),
         "alone": alone,
-        "machine": machine(),
-        "date": datetime.date.today().isoformat(),
+        "machine": common.machine(),
+        "date": common.today(),
     }
-
-
-def write_markdown(results: dict) -> None:
-    lines = [
-        "# Benchmarks on the real datasets",
-        "",
-        "Written by `bench/presets.py` from its runs (raw numbers: `bench/presets_results.json`).",
-        "Model: the packaged all-MiniLM-L6-v2 (22.7M parameters) for every preset. Test labels",
-        "are held out, so every number is on **valid**: the dataset's own valid.tsv where it has",
-        "one, else the stratified share of train that `prepare` holds out (seed 42). Wall time is",
-        "the sum of the rules' times; peak memory is the largest rule's peak RSS.",
-        "",
-        "| preset | task | train rows used | valid rows | epochs run (best) "
-        "| valid accuracy | valid macro-F1 | valid micro-F1 | target | met | wall time "
-        "| measured alone | peak RSS | machine | date |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in results.items():
-        m = r["models"][r["final_model"]]
-        task = f"{r['problem_type'].replace('_', '-')}, {r['labels']} labels"
-        sample = " (sample)" if r["max_train_rows"] else ""
-        target = f"{r['target']['metric']} >= {r['target']['value']}"
-        lines.append(
-            f"| {name} | {task} | {r['rows']['train']}{sample} | {r['rows']['valid']} "
-            f"| {m['epochs_run']} ({m['best_epoch']}) | {m['accuracy']:.3f} | {m['f1_macro']:.3f} "
-            f"| {m['f1_micro']:.3f} | {target} | {'yes' if r['target']['met'] else 'no'} "
-            f"| {r['wall_s'] / 60:.1f} min "
-            f"| {'yes' if r['alone'] else 'no: beside other work, an upper bound'} "
-            f"| {r['peak_rss_mb'] / 1024:.1f} GB | {r['machine']} "
-            f"| {r['date']} |"
-        )
-    lines += ["", "Per preset: settings, and where the time went (seconds by rule).", ""]
-    for name, r in results.items():
-        lines.append(
-            f"- **{name}** ({r['final_model']} is the final model): train settings "
-            f"`{json.dumps(r['train_settings'])}`; max_train_rows {r['max_train_rows']}; "
-            f"seconds by rule `{json.dumps(r['wall_s_by_rule'])}`"
-        )
-        if len(r["models"]) > 1:
-            s1 = r["models"]["stage1"]
-            lines.append(
-                f"  - stage 1 alone: accuracy {s1['accuracy']:.3f}, macro-F1 {s1['f1_macro']:.3f}"
-            )
-    lines += search_section()
-    lines += speed_section()
-    lines += compression_section()
-    notes = REPO / "bench" / "BENCHMARKS_NOTES.md"
-    if notes.exists():
-        lines += ["", notes.read_text().strip()]
-    (REPO / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
-
-
-def search_section() -> list[str]:
-    """The searches of bench/search.py (bench/search_results.json), if any ran."""
-    path = REPO / "bench" / "search_results.json"
-    if not path.exists():
-        return []
-    searches = json.loads(path.read_text())
-    lines = [
-        "",
-        "## Hyperparameter searches",
-        "",
-        "Written by `bench/search.py` (raw numbers: `bench/search_results.json`; command: "
-        "`.venv/bin/python bench/search.py <preset>`). Each preset ran with the search of "
-        "`bench/search/<preset>.yaml`: two worker jobs at once (one thread each) on one Optuna "
-        "journal file, TPE, trials on a stratified sample of train with an epoch budget, scored "
-        "on 20 % of train held out (never on valid); then stage 1 trained on all training rows "
-        "with the best trial's settings and was evaluated on valid. Wall time is the clock time "
-        "of the whole run, alone on the machine.",
-        "",
-        "| preset | trials (complete / pruned) | per trial | best trial's inner score "
-        "| stage 1 on valid: accuracy | macro-F1 | epochs run (kept) | target | met "
-        "| search | stage 1 | wall time | machine | date |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in searches.items():
-        states = [t["state"] for t in r["trials"]]
-        search = r["search"]
-        budget = f"{search['max_train_rows']} rows, <= {search['epochs']} epochs"
-        s1 = r["stage1"]
-        by_rule = r["wall_s_by_rule"]
-        search_s = max(v for k, v in by_rule.items() if k.startswith("search_worker"))
-        target = f"{r['target']['metric']} >= {r['target']['value']}"
-        lines.append(
-            f"| {name} | {len(states)} ({states.count('complete')} / {states.count('pruned')}) "
-            f"| {budget} | {r['best']['value']:.3f} | {s1['accuracy']:.3f} "
-            f"| {s1['f1_macro']:.3f} | {s1['epochs_run']} ({s1['best_epoch']}) | {target} "
-            f"| {'yes' if r['target']['met'] else 'no'} | {search_s / 60:.1f} min "
-            f"| {by_rule['train'] / 60:.1f} min | {r['wall_s'] / 60:.1f} min | {r['machine']} "
-            f"| {r['date']} |"
-        )
-    lines += [
-        "",
-        "The best settings, and every trial (inner-split score; pruned trials: the "
-        "score of the epoch they were stopped at):",
-        "",
-    ]
-    for name, r in searches.items():
-        best = {
-            k: round(v, 6) if isinstance(v, float) else v for k, v in r["best"]["settings"].items()
-        }
-        kept = {k: r["train"][k] for k in ("epochs", "patience", "unfreeze") if k in r["train"]}
-        lines.append(
-            f"- **{name}**: trial {r['best']['trial']}, `{json.dumps(best)}`; with "
-            f"`{json.dumps(kept)}` from the preset"
-        )
-        params = list(r["best"]["settings"])
-        lines += [
-            "",
-            "  | trial | state | score | " + " | ".join(params) + " |",
-            "  |---|---|---|" + "---|" * len(params),
-        ]
-        for t in r["trials"]:
-            values = " | ".join(
-                f"{t[p]:.3g}" if isinstance(t[p], float) else str(t[p]) for p in params
-            )
-            lines.append(f"  | {t['trial']} | {t['state']} | {t['value']:.4f} | {values} |")
-        lines.append("")
-    return lines
-
-
-def _read(name: str) -> dict | None:
-    path = REPO / "bench" / name
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def speed_section() -> list[str]:
-    """The side-by-side runs of bench/speed.py and bench/int8_backends.py, if they ran."""
-    lines = []
-    speed = _read("speed_results.json")
-    if speed:
-        runs = speed["runs"]
-        hf_default = runs["hf_default"]["samples_per_s"]
-        hf_best = runs["hf_best"]["samples_per_s"]
-        pvalues = speed.get("mcnemar_vs_workflow_fp32", {})
-        lines += [
-            "",
-            "## Speed against the Hugging Face Trainer and pipeline()",
-            "",
-            f"Written by `bench/speed.py` (command: `.venv/bin/python {speed['command']}`; raw "
-            f"numbers: `bench/speed_results.json`), {speed['date']}, on {speed['machine']}, alone "
-            "on the machine, every measurement in a process of its own, one after another. "
-            "WNUT-2020, the packaged MiniLM, 1 epoch, batch 16, learning rate 5e-5, warm-up 10 %, "
-            "weight decay 0.01, max length 128, seed 42, all layers trained. Samples/s is "
-            "training rows / wall time of the whole training call (the workflow's includes "
-            "tokenising and one validation pass). Valid scores on the 999 valid rows; p: exact "
-            "McNemar test against the workflow's fp32 run on the same rows.",
-            "",
-            "| training run | precision | samples/s | vs HF default | vs HF best "
-            "| valid accuracy | valid macro-F1 | McNemar p | peak RSS |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for name in ("workflow_fp32", "workflow_auto", "hf_default", "hf_best"):
-            if name not in runs:
-                continue
-            r = runs[name]
-            p = f"{pvalues[name]:.3f}" if name in pvalues else "-"
-            lines.append(
-                f"| {name} | {r['precision']} | {r['samples_per_s']:.1f} "
-                f"| {r['samples_per_s'] / hf_default:.2f}x | {r['samples_per_s'] / hf_best:.2f}x "
-                f"| {r['accuracy']:.3f} | {r['f1_macro']:.3f} | {p} "
-                f"| {r['peak_rss_mb'] / 1024:.2f} GB |"
-            )
-        pipeline = runs["pipeline"]
-        lines += [
-            "",
-            "Inference on the 2,000 WNUT-2020 test texts with the model the workflow's default "
-            "run trained: texts/s labelling them in one call with batches of 64 (`pipeline()` "
-            "batches them in file order; the workflow's predictors, as its predict step, sort "
-            "them by length first), ms per text one at a time (100 texts), the share of test "
-            "predictions identical to `pipeline()`'s, and accuracy on valid.",
-            "",
-            "| inference path | precision | texts/s (batch 64) | vs pipeline() "
-            "| ms per text (batch 1) | identical to pipeline() | valid accuracy | peak RSS |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name in ("predict_fp32", "predict_auto", "onnx", "onnx_int8", "pipeline"):
-            if name not in runs:
-                continue
-            r = runs[name]
-            same = sum(
-                a == b for a, b in zip(r["predictions"], pipeline["predictions"], strict=True)
-            ) / len(pipeline["predictions"])
-            lines.append(
-                f"| {name} | {r['precision']} | {r['texts_per_s']:.1f} "
-                f"| {r['texts_per_s'] / pipeline['texts_per_s']:.2f}x | {r['latency_ms']:.1f} "
-                f"| {100 * same:.1f} % | {r['accuracy']:.3f} | {r['peak_rss_mb'] / 1024:.2f} GB |"
-            )
-        if {"compile_eager", "compile_compiled"} <= set(runs):
-            eager, compiled = runs["compile_eager"], runs["compile_compiled"]
-            lines += [
-                "",
-                f"torch.compile on the training loop ({eager['steps']} steps of batch 16, "
-                "length-grouped, fp32): eager "
-                f"{eager['rows_per_s_after']:.1f} rows/s after the first 10 steps "
-                f"({eager['first_10_steps_s']:.1f} s for those), compiled (`dynamic=True`) "
-                f"{compiled['rows_per_s_after']:.1f} rows/s after "
-                f"{compiled['first_10_steps_s']:.1f} s for the first 10 (compilation "
-                f"included); {eager['total_s']:.0f} s against {compiled['total_s']:.0f} s "
-                "in all.",
-            ]
-        dry = speed["dry_run"]
-        what = "a no-op: the demo up to date" if dry["no_op"] else "the demo's jobs all planned"
-        lines += [
-            "",
-            f"`snakemake -n all_experiments` ({what}; best of 3"
-            + (f", measured {dry['date']}" if "date" in dry else "")
-            + f"): {dry['seconds']:.2f} s"
-            + (
-                f", of which {dry['import_seconds']:.2f} s are Snakemake's own start (importing "
-                "its command line and every installed plugin)"
-                if "import_seconds" in dry
-                else ""
-            )
-            + (
-                f". `scontrol show config`, which the Slurm executor plugin runs on import "
-                f"where Slurm's client is installed, took {dry['scontrol_seconds']:.2f} s here "
-                "(a slurm.conf from CI's Slurm stage names a controller that is down); as on a "
-                "machine without Slurm configured (`SLURM_CONF` an empty file), the dry run "
-                f"took {dry['seconds_without_slurm_conf']:.2f} s, Snakemake's start "
-                f"{dry['import_seconds_without_slurm_conf']:.2f} s of it"
-                if "seconds_without_slurm_conf" in dry
-                else ""
-            )
-            + ".",
-        ]
-    backends = _read("int8_backends_results.json")
-    if backends:
-        lines += [
-            "",
-            "### Which int8 backend",
-            "",
-            f"Written by `bench/int8_backends.py`, {backends['date']}, on {backends['machine']}, "
-            f"alone: texts/s of {backends['model']} on {backends['texts']} WNUT-2020 test texts "
-            f"sorted by length, batches of {backends['batch']}, {backends['threads']} threads.",
-            "",
-            "| backend | texts/s |",
-            "|---|---|",
-        ]
-        measured = backends["texts_per_s"]
-        lines += [f"| {k} | {v} |" for k, v in measured.items() if "seconds" not in k]
-        lines += [
-            "",
-            "One-off costs: "
-            + "; ".join(f"{k}: {v}" for k, v in measured.items() if "seconds" in k)
-            + ". ONNX Runtime's dynamic int8 is the fastest on this CPU, so it is the "
-            "workflow's int8 model (`onnx-int8`); there is no torch int8 kind.",
-        ]
-    return lines
-
-
-def compression_section() -> list[str]:
-    """The COVID-sentiment compression runs of bench/compression.py, if they ran."""
-    runs = _read("compression_results.json")
-    if not runs:
-        return []
-    lines = ["", "## Compression on COVID sentiment"]
-    for r in runs.values():
-        lines += [
-            "",
-            f"Written by `bench/compression.py` (command: `.venv/bin/python {r['command']}`; "
-            f"raw numbers: `bench/compression_results.json`), {r['date']}, on {r['machine']}; "
-            f"{r['wall_s'] / 60:.1f} min. The covid_sentiment preset on a stratified sample of "
-            f"{r['rows']['train']} training rows, {r['epochs']} epochs, with every compressed "
-            f"kind switched on (`compress.models`; a {r['distill_layers']}-layer student, the "
-            f"other compress settings the defaults); scores on the {r['rows']['valid']} valid "
-            "rows. Latency and throughput are the workflow's `speed` job's (every model in one "
-            "job, alone on the machine, 2 threads, the valid texts). Speed-up: texts/s against "
-            "stage 1, the final model (the others are made from it, the int8 copies of the "
-            "pruned and distilled models from those). Made in: the step that makes the model "
-            "from its source, as the manifest records it (an int8 copy's time leaves out the "
-            "pruning or distillation before it).",
-            "",
-            "| model | accuracy | macro-F1 | macro-F1 vs stage 1 | precision | recall "
-            "| parameters | size | ms per text | texts/s (batch 64) | speed-up | made in |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for name, m in r["models"].items():
-            lines.append(
-                f"| {name} | {m['accuracy']:.3f} | {m['f1_macro']:.3f} "
-                f"| {-m['f1_macro_drop']:+.3f} | {m['precision_macro']:.3f} "
-                f"| {m['recall_macro']:.3f} | {m['parameters'] / 1e6:.2f} M "
-                f"| {m['size_mb']:.1f} MB | {m['latency_ms']:.2f} | {m['texts_per_second']:.0f} "
-                f"| {m['speedup']:.2f}x | {m['train_seconds']:.0f} s |"
-            )
-        met = ", ".join(r["target_met_by"]) or "none"
-        lines += [
-            "",
-            "Target (a compressed model >= 2x the texts/s of stage 1 within 1 point of its "
-            f"macro-F1) met by: {met}.",
-        ]
-    return lines
 
 
 def main() -> None:
@@ -469,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     limits = {k: int(v) for k, v in (item.split("=") for item in args.max_train_rows)}
     epochs = {k: int(v) for k, v in (item.split("=") for item in args.epochs)}
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = common.read_results("presets")
     for name in args.presets:
         if args.summarise_only:
             preset = yaml.safe_load((REPO / "presets" / f"{name}.yaml").read_text())
@@ -483,8 +126,8 @@ def main() -> None:
         else:
             results[name] = run_preset(name, limits.get(name), epochs.get(name), args.cores)
             results[name]["alone"] = not args.beside_other_work
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-        write_markdown(results)
+        common.write_results("presets", results)
+        report.write()
 
 
 if __name__ == "__main__":

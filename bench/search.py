@@ -1,5 +1,5 @@
 """Run a hyperparameter search on a preset's real data, retrain the best on all rows, and add
-the result to BENCHMARKS.md.
+the result to BENCHMARKS.md (bench/report.py).
 
     .venv/bin/python bench/search.py wnut2020 covid_sentiment
 
@@ -15,17 +15,16 @@ come from Snakemake's benchmark files. Results: bench/search_results.json. Not r
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 
+import common
 import pandas as pd
 import yaml
+from common import REPO
 
-import presets
+import report
 
-REPO = presets.REPO
-RESULTS = REPO / "bench" / "search_results.json"
 TARGETS = {"wnut2020": ("accuracy", 0.89), "covid_sentiment": ("f1_macro", 0.85)}
 
 
@@ -34,7 +33,7 @@ def run_search(name: str, cores: int) -> dict:
     targets = [f"results/{name}/metrics/stage1.json", f"results/{name}/settings.yaml"]
     configs = [f"presets/{name}.yaml", override.relative_to(REPO)]
     # the workers share the cores (one thread each on two cores) and train at once
-    wall_s = presets.run_workflow(targets, configs, cores)
+    wall_s = common.run_workflow(targets, configs, cores)
     return summarise(name, wall_s)
 
 
@@ -44,12 +43,8 @@ def summarise(name: str, wall_s: float) -> dict:
     best = yaml.safe_load((out / "search" / "best.yaml").read_text())
     trials = pd.read_csv(out / "search" / "trials.tsv", sep="\t")
     valid = json.loads((out / "metrics" / "stage1.json").read_text())["valid"]
-    history = pd.read_csv(out / "checkpoints" / "stage1" / "history.tsv", sep="\t")
     dataset = json.loads((out / "data" / "dataset.json").read_text())
-    benchmarks = pd.concat(
-        [pd.read_csv(p, sep="\t").assign(rule=p.stem) for p in (out / "benchmarks").glob("*.tsv")]
-    )
-    metric, target = TARGETS[name]
+    benchmarks = common.rule_benchmarks(out)
     return {
         "search": settings["search"],
         "train": {k: v for k, v in settings["train"].items() if k not in best["settings"]},
@@ -59,15 +54,14 @@ def summarise(name: str, wall_s: float) -> dict:
         "stage1": {
             "accuracy": valid["accuracy"],
             "f1_macro": valid["f1_macro"],
-            "epochs_run": len(history),
-            "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
+            **common.epochs(out / "checkpoints" / "stage1"),
         },
-        "target": {"metric": metric, "value": target, "met": valid[metric] >= target},
+        "target": common.target(*TARGETS[name], valid),
         "wall_s": round(wall_s),
-        "wall_s_by_rule": benchmarks.set_index("rule")["s"].round(0).to_dict(),
+        "wall_s_by_rule": benchmarks["s"].round(0).to_dict(),
         "peak_rss_mb": float(benchmarks["max_rss"].max().round(0)),
-        "machine": presets.machine(),
-        "date": datetime.date.today().isoformat(),
+        "machine": common.machine(),
+        "date": common.today(),
     }
 
 
@@ -85,10 +79,10 @@ def main() -> None:
         else:
             result = run_search(name, args.cores)
         # read now, not at the start: another run may have added a preset meanwhile
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results = common.read_results("search")
         results[name] = result
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-        presets.write_markdown(json.loads(presets.RESULTS.read_text()))
+        common.write_results("search", results)
+        report.write()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The workflow's trainer and predictor against the Hugging Face Trainer and pipeline(), side by
-side in one run on the same machine, data and settings; results into BENCHMARKS.md.
+side in one run on the same machine, data and settings; results into BENCHMARKS.md
+(bench/report.py).
 
     .venv/bin/pip install accelerate==1.15.0         # the HF Trainer needs it (the workflow not)
     .venv/bin/snakemake --cores 2 all_experiments   # first: the demo, for the no-op dry run
@@ -30,7 +31,6 @@ in a process of its own (so its peak resident memory is its own), one after anot
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import resource
@@ -40,13 +40,14 @@ import sys
 import time
 from pathlib import Path
 
-import presets
+import common
+from common import REPO
 
-REPO = presets.REPO
+import report
+
 sys.path.insert(0, str(REPO / "scripts"))
 DATA = REPO.parent / "shared" / "datasets" / "wnut2020_covid_informative"
 WORK = REPO / "results" / "bench_speed"
-RESULTS = REPO / "bench" / "speed_results.json"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SETTINGS = {
     "epochs": 1,
@@ -401,7 +402,7 @@ def main() -> None:
         return
     WORK.mkdir(parents=True, exist_ok=True)
     fresh = {"runs": {}, "command": "bench/speed.py"}
-    results = json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else fresh
+    results = (common.read_results("speed") if args.only else {}) or fresh
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     todo = args.only or [
         name
@@ -419,7 +420,7 @@ def main() -> None:
         if run.returncode:
             sys.exit(f"{name} failed:\n{run.stderr[-3000:]}")
         results["runs"][name] = json.loads(run.stdout.split("RESULT ", 1)[1])
-        RESULTS.write_text(json.dumps(results) + "\n")
+        common.write_results("speed", results, indent=None)
     runs = results["runs"]
     gold = rows("valid")["label"].tolist()
     results["mcnemar_vs_workflow_fp32"] = {
@@ -427,12 +428,12 @@ def main() -> None:
         for name, run in runs.items()
         if name in TRAINING and name != "workflow_fp32" and "workflow_fp32" in runs
     }
-    results["dry_run"] = dry_run() | {"date": datetime.date.today().isoformat()}
+    results["dry_run"] = dry_run() | {"date": common.today()}
     if todo != ["dry_run"]:
-        results["machine"] = presets.machine()
-        results["date"] = datetime.date.today().isoformat()
-    RESULTS.write_text(json.dumps(results) + "\n")
-    presets.write_markdown(json.loads(presets.RESULTS.read_text()))
+        results["machine"] = common.machine()
+        results["date"] = common.today()
+    common.write_results("speed", results, indent=None)
+    report.write()
 
 
 if __name__ == "__main__":

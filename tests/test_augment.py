@@ -1,5 +1,5 @@
 """Augmentation logic with a scripted client (no server); the real server runs in
-test_workflow.py."""
+tests/workflow/ (the demo)."""
 
 import threading
 from types import SimpleNamespace

@@ -1,6 +1,6 @@
 """`python -m textclf <stage>`: every stage has a documented command; settings and paths resolve
 as the workflow's do; mistakes stop with one line. (That the command writes what the rules
-write is checked on the demo in test_workflow.py.)"""
+write is checked on the demo in workflow/test_command_line.py.)"""
 
 import subprocess
 import sys

@@ -12,6 +12,8 @@ from textclf import config as contract
 from textclf.augment import LLMSettings
 from textclf.baselines import ScratchSettings, TfidfSettings
 from textclf.config import SettingsError, check, experiment_settings, from_section
+from textclf.config.docs import reference
+from textclf.config.schema import _known_keys, _section_node
 from textclf.prepare import DataSettings
 from textclf.training import TrainSettings
 
@@ -61,7 +63,7 @@ def test_known_keys_are_set_and_a_misspelt_one_is_named(cls, what, good):
     ],
 )
 def test_settings_classes_take_every_key_and_default_from_the_schema(cls, section, extra):
-    node = contract._section_node(section)
+    node = _section_node(section)
     keys = list(node["properties"])
     assert {f for f in cls.__dataclass_fields__} == set(keys) | extra
     defaults = cls()
@@ -76,8 +78,8 @@ def test_resolved_settings_hold_every_key_with_defaults_and_merge_at_every_depth
     assert settings["model"]["card"] == {"license": "mit", "language": ["en"], "tags": ["covid"]}
     assert settings["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
     for section in contract.SECTIONS:
-        node = contract._section_node(section)
-        assert set(contract._known_keys(node)) <= set(settings[section]), section
+        node = _section_node(section)
+        assert set(_known_keys(node)) <= set(settings[section]), section
     assert settings["train"]["epochs"] == 3 and settings["train"]["patience"] == 2
     # stage 2 takes its own defaults, then stage 1's values for what it does not set
     assert settings["finetune"]["epochs"] == 4 and settings["finetune"]["learning_rate"] == 2e-5
@@ -225,7 +227,7 @@ def test_a_top_level_option_serves_the_experiments_it_fits():
 
 
 def test_the_settings_reference_is_current():
-    assert (REPO / "docs" / "settings.md").read_text() == contract.reference()
+    assert (REPO / "docs" / "settings.md").read_text() == reference()
 
 
 def test_validation_and_registry_import_without_torch_or_numpy():

@@ -117,7 +117,7 @@ def test_the_rules_and_commands_on_two_processes_write_one_model_and_a_log_per_r
     """The train rule with `processes: 2`, `python -m textclf train --processes 2`, and the
     command under two torchrun agents as two "nodes" meeting on 127.0.0.1: rank 0 writes a
     folder pipeline() loads, every rank logs."""
-    from test_workflow import copy_workflow, snakemake
+    from workflow.helpers import copy_workflow, snakemake
 
     workdir = copy_workflow(tmp_path, tiny_bert)
     # the target first: --set-resources takes every word after it

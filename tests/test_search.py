@@ -15,7 +15,7 @@ import optuna
 import pytest
 import yaml
 from conftest import EMOTIONS, demo_rows, free_port
-from test_workflow import (
+from workflow.helpers import (
     CHROMIUM_ARGS,
     caption_text,
     copy_workflow,

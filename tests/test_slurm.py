@@ -11,7 +11,7 @@ import time
 
 import pytest
 import yaml
-from test_workflow import copy_workflow, snakemake
+from workflow.helpers import copy_workflow, snakemake
 
 pytestmark = pytest.mark.slurm
 TARGET = "results/prediction.csv"

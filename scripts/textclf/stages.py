@@ -70,9 +70,11 @@ def download(settings: dict, paths: Paths, threads: int = 1) -> None:
     if not settings:
         raise MissingInput("the experiment's settings have no download: section")
     outputs = {name: str(path) for name, path in paths.items() if name in layout.SPLITS}
-    there = [path for path in outputs.values() if Path(path).exists()]
-    if there:  # a local copy is never written over
-        raise MissingInput(f"{', '.join(there)}: holds the dataset already, never overwritten")
+    if any(Path(path).exists() for path in outputs.values()):  # a local copy is never touched
+        folder = Path(next(iter(outputs.values()))).parent
+        raise MissingInput(
+            f"{folder}: holds the dataset already, never overwritten (give --out-dir)"
+        )
     for path in outputs.values():
         _parent(path)
     download_dataset(spec=settings, outputs=outputs)

@@ -1,0 +1,118 @@
+"""What the demo wrote: every output's columns and rows, both experiments at once."""
+
+import json
+import os
+
+import pandas as pd
+import pytest
+import yaml
+
+from textclf.tsv import read_tsv
+from workflow.helpers import AUGMENT_ROWS
+
+pytestmark = pytest.mark.workflow
+
+
+def test_every_output_has_its_columns_and_rows(workflow):
+    out = workflow / "results" / "demo"
+    for split, n in {"train": 360, "valid": 120, "test": 120}.items():
+        table = read_tsv(out / "data" / f"{split}.tsv")
+        assert table.columns.tolist() == ["id", "text", "label"]
+        assert len(table) == n
+    train = read_tsv(out / "data" / "train.tsv")
+    for stage in ("stage1", "finetuned"):
+        folder = out / "checkpoints" / stage
+        assert {"config.json", "model.safetensors", "history.tsv"} <= {
+            p.name for p in folder.iterdir()
+        }
+    history = read_tsv(out / "checkpoints" / "stage1" / "history.tsv")
+    assert history["epoch"].tolist() == ["1", "2"]
+    assert {"train_loss", "valid_loss", "valid_accuracy", "valid_f1_macro", "trainable"} <= set(
+        history
+    )
+
+    augmented = read_tsv(out / "augment" / "augmented.tsv")
+    assert augmented.columns.tolist() == ["id", "source_id", "text", "label"]
+    assert 0 < len(augmented) <= AUGMENT_ROWS
+    source_label = dict(zip(train["id"], train["label"], strict=True))
+    assert augmented["source_id"].map(source_label).tolist() == augmented["label"].tolist()
+    stats = yaml.safe_load((out / "augment" / "stats.json").read_text())
+    assert stats["requested"] == AUGMENT_ROWS and stats["kept"] == len(augmented)
+    journal = (out / "augment" / "journal.jsonl").read_text().splitlines()
+    assert len(journal) == stats["sent"] == AUGMENT_ROWS
+    assert (os.stat(out / "augment" / "augmented.tsv").st_mode & 0o222) == 0
+
+    hard = read_tsv(out / "mine" / "misclassified.tsv")
+    columns = ["id", "source_id", "text", "label", "predicted", "probability"]
+    assert hard.columns.tolist() == columns
+    assert set(hard["id"]) <= set(augmented["id"])
+    assert (hard["predicted"] != hard["label"]).all()
+    assert (os.stat(out / "mine" / "misclassified.tsv").st_mode & 0o222) == 0
+
+    for stage in ("stage1", "finetuned"):
+        metrics = yaml.safe_load((out / "metrics" / f"{stage}.json").read_text())
+        assert {"valid", "test"} <= set(metrics)
+        assert metrics["valid"]["n"] == 120 and metrics["valid"]["positive_label"] == "INFORMATIVE"
+    prediction = (out / "prediction.csv").read_text().splitlines()
+    assert prediction[0] == "id,label" and len(prediction) == 121
+    assert (workflow / "results" / "prediction.csv").read_text() == (
+        out / "prediction.csv"
+    ).read_text()
+    rules = ["prepare", "train", "augment", "mine", "finetune", "evaluate_stage1", "predict"]
+    assert json.loads((out / "checkpoints" / "finetuned" / "manifest.json").read_text())[
+        "kind"
+    ] == ("finetuned")
+    for rule in rules:
+        assert (out / "logs" / f"{rule}.log").stat().st_size > 0
+        assert (out / "benchmarks" / f"{rule}.tsv").exists()
+
+
+def test_two_experiments_at_once_one_multilabel(workflow):
+    out = workflow / "results" / "demo_emotions"
+    dataset = json.loads((out / "data" / "dataset.json").read_text())
+    feelings = ["anger", "gratitude", "humour", "relief", "worry"]
+    assert dataset["problem_type"] == "multi_label" and dataset["labels"] == feelings
+    assert dataset["valid_from_train"] and dataset["rows"] == {
+        "train": 270,
+        "valid": 30,
+        "test": 80,
+    }
+    train, valid = read_tsv(out / "data" / "train.tsv"), read_tsv(out / "data" / "valid.tsv")
+    assert set(train["id"]).isdisjoint(valid["id"])
+    for stage in ("stage1", "finetuned"):
+        record = json.loads((out / "checkpoints" / stage / "thresholds.json").read_text())
+        assert set(record["per_class"]) == set(feelings)
+        metrics = json.loads((out / "metrics" / f"{stage}.json").read_text())
+        assert {"hamming_loss", "labels_per_sample", "f1_micro"} <= set(metrics["test"])
+        per_class = read_tsv(out / "metrics" / f"{stage}_per_class.tsv")
+        assert per_class["label"].tolist() == feelings * 2
+        assert per_class["split"].tolist() == ["valid"] * 5 + ["test"] * 5
+    prediction = pd.read_csv(out / "prediction.csv", dtype=str, keep_default_na=False)
+    assert len(prediction) == 80
+    assert all(
+        0 < len(p.split(",")) <= 5 and set(p.split(",")) <= set(feelings)
+        for p in prediction["label"]
+    )
+    hard = read_tsv(out / "mine" / "misclassified.tsv")
+    assert (hard["predicted"] != hard["label"]).all()
+    assert "compressed/distilled-onnx-int8" in (out / "logs" / "predict.log").read_text()
+    comparison = read_tsv(out / "comparison.tsv").set_index("model")
+    compressed = ["onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"]
+    assert comparison.index.tolist() == ["scratch", "tfidf", "stage1", "finetuned", *compressed]
+    for kind in compressed:
+        folder = out / "compressed" / kind
+        assert json.loads((folder / "manifest.json").read_text())["kind"] == kind
+        record = json.loads((folder / "thresholds.json").read_text())
+        assert set(record["per_class"]) == set(feelings)
+    manifest = {
+        k: json.loads((out / "compressed" / k / "manifest.json").read_text()) for k in compressed
+    }
+    # the int8 copy of the distilled student, not of the final model
+    assert manifest["distilled-onnx-int8"]["source"] == "results/demo_emotions/compressed/distilled"
+    assert manifest["distilled-onnx-int8"]["parameters"] == manifest["distilled"]["parameters"]
+    assert manifest["distilled-onnx-int8"]["precision"] == "int8"
+    assert manifest["distilled"]["parameters"] < manifest["onnx-int8"]["parameters"]
+    speed = comparison[["latency_ms", "texts_per_second"]].astype(float)
+    assert (speed > 0).all().all()
+    demo_per_class = read_tsv(workflow / "results" / "demo" / "metrics" / "stage1_per_class.tsv")
+    assert demo_per_class["label"].tolist() == ["INFORMATIVE", "UNINFORMATIVE"] * 2

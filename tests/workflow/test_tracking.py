@@ -1,0 +1,175 @@
+"""Experiment tracking: MLflow (SQLite store, a server, one unreachable) and W&B offline."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import free_port
+
+from textclf.tsv import read_tsv
+from workflow.helpers import mlflow_runs, planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
+    uri = f"sqlite:///{workflow / 'results' / 'mlflow.db'}"
+    client, runs = mlflow_runs(uri, "demo")
+    assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned"}
+    stage1 = runs["stage1"]
+    assert stage1.info.status == "FINISHED"
+    assert stage1.data.params["train.epochs"] == "2" and stage1.data.params["model.role"] == "stage"
+    assert stage1.data.params["trained_with.learning_rate"] == "0.001"
+    history = read_tsv(workflow / "results/demo/checkpoints/stage1/history.tsv")
+    steps = client.get_metric_history(stage1.info.run_id, "valid_accuracy")
+    assert [(m.step, m.value) for m in steps] == [
+        (int(e), float(a)) for e, a in zip(history["epoch"], history["valid_accuracy"], strict=True)
+    ]
+    metrics = json.loads((workflow / "results/demo/metrics/stage1.json").read_text())
+    assert stage1.data.metrics["valid.accuracy"] == metrics["valid"]["accuracy"]
+    assert stage1.data.metrics["test.f1_macro"] == metrics["test"]["f1_macro"]
+    assert stage1.data.metrics["benchmark.train.seconds"] > 0
+    assert stage1.data.metrics["benchmark.evaluate_stage1.max_rss_mb"] > 0
+    artifacts = {a.path for a in client.list_artifacts(runs["finetuned"].info.run_id)}
+    assert {"model", "figures", "settings.yaml"} <= artifacts
+    model_files = {a.path for a in client.list_artifacts(runs["finetuned"].info.run_id, "model")}
+    assert {"model/model.safetensors", "model/manifest.json", "model/history.tsv"} <= model_files
+    assert "benchmark.baseline_tfidf.seconds" in runs["tfidf"].data.metrics
+    _, emotions = mlflow_runs(uri, "demo_emotions")
+    compressed = {"onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"}
+    assert set(emotions) == {"scratch", "tfidf", "stage1", "finetuned"} | compressed
+    for kind in compressed:  # tracked like every other model
+        assert emotions[kind].data.params["model.role"] == "compressed"
+        assert "valid.f1_macro" in emotions[kind].data.metrics
+    assert emotions["pruned"].data.metrics["benchmark.prune.seconds"] > 0
+    assert emotions["distilled-onnx-int8"].data.params["model.source"] == "distilled"
+    assert emotions["onnx"].data.params["model.source"] == "finetuned"
+    assert emotions["onnx-int8"].data.metrics["benchmark.compress_onnx-int8.seconds"] > 0
+    record = json.loads((workflow / "results" / "demo" / "tracking.json").read_text())
+    assert record["status"] == "complete"
+
+
+def track_with(workflow, tracking: dict):
+    """Run the workflow's default target with another tracking section (only track reruns)."""
+    change = {"tracking": tracking}
+    assert planned_jobs(workflow, change) == {"settings": 1, "track": 1}  # and no other job
+    return snakemake(
+        workflow,
+        "-j1",
+        "results/prediction.csv",
+        "all_experiments",
+        "--configfile",
+        "config.yaml",
+        "change.yaml",
+    )
+
+
+def test_a_tracking_change_reruns_only_track_and_logs_to_an_mlflow_server(workflow, tmp_path):
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no MLflow server"
+                time.sleep(0.5)
+        track_with(workflow, {"uri": url})
+        _, runs = mlflow_runs(url, "demo")
+        assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned"}
+        assert list((tmp_path / "artifacts").rglob("model.safetensors"))  # sent to the server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        snakemake(workflow, "-j1", "results/prediction.csv", "all_experiments")  # back again
+
+
+def test_an_unreachable_tracking_server_costs_a_warning_not_a_result(workflow):
+    outputs = {
+        p: p.stat().st_mtime_ns
+        for p in (workflow / "results" / "demo").rglob("*")
+        if p.is_file()
+        and "logs" not in p.parts
+        and p.name not in ("tracking.json", "settings.yaml")
+    }
+    url = f"http://127.0.0.1:{free_port()}"
+    try:
+        track_with(workflow, {"uri": url})  # the workflow succeeds
+        log = (workflow / "results" / "demo" / "logs" / "track.log").read_text()
+        assert f"tracking to {url} failed" in log and "every result is intact" in log
+        record = workflow / "results" / "demo" / "tracking.json"
+        assert json.loads(record.read_text())["status"] == "incomplete"
+        assert {p: p.stat().st_mtime_ns for p in outputs} == outputs
+        change = {"tracking": {"uri": url}}
+        assert planned_jobs(workflow, change) == {"track": 1}  # tried again next time
+    finally:
+        snakemake(workflow, "-j1", "results/prediction.csv", "all_experiments")
+    assert planned_jobs(workflow) == {}
+
+
+def test_wandb_offline_writes_run_folders_and_sends_nothing(workflow):
+    import socketserver
+    import threading
+
+    connections = []
+
+    class Count(socketserver.BaseRequestHandler):
+        def handle(self):
+            connections.append(self.request.recv(300))
+
+    listener = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Count)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{listener.server_address[1]}"
+    change = {"tracking": {"backend": "wandb"}}
+    (workflow / "change.yaml").write_text(yaml.safe_dump(change))
+    try:
+        snakemake(
+            workflow,
+            "-j1",
+            "results/prediction.csv",
+            "--configfile",
+            "config.yaml",
+            "change.yaml",
+            env={"WANDB_BASE_URL": host, "WANDB_API_KEY": "x" * 40},
+        )
+    finally:
+        listener.shutdown()
+        listener.server_close()
+    assert connections == []  # offline: nothing left the machine, W&B's usage telemetry neither
+    runs = sorted((workflow / "results" / "wandb" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 4 and all(list(run.glob("run-*.wandb")) for run in runs)
+    ledger = json.loads((workflow / "results" / "wandb" / "ledger.json").read_text())
+    assert set(ledger["demo"]) == {f"demo/{m}" for m in ("scratch", "tfidf", "stage1", "finetuned")}
+    assert json.loads((workflow / "results/demo/tracking.json").read_text())["status"] == "complete"
+    for path in (workflow / "results" / "wandb").rglob("*"):
+        if path.is_file():
+            assert b"x" * 40 not in path.read_bytes(), path
+    snakemake(workflow, "-j1", "results/prediction.csv")  # back to MLflow
