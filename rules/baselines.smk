@@ -4,11 +4,11 @@ rule baseline:
         valid=layout.split("{experiment}", "valid"),
         dataset=layout.dataset_json("{experiment}"),
     output:
-        model=directory(layout.path("{experiment}", "baselines", "{baseline}")),
+        model=directory(layout.path("{experiment}{member}", "baselines", "{baseline}")),
     log:
-        layout.log("{experiment}", "baseline_{baseline}"),
+        layout.log("{experiment}{member}", "baseline_{baseline}"),
     benchmark:
-        layout.benchmark("{experiment}", "baseline_{baseline}")
+        layout.benchmark("{experiment}{member}", "baseline_{baseline}")
     params:
         settings=stage_settings("baseline"),
     threads: 2
@@ -35,6 +35,7 @@ rule comparison:
         layout.log("{experiment}", "comparison"),
     params:
         settings=stage_settings("comparison"),
+        evaluated=evaluated,
     threads: 1
     resources:
         mem_mb=500,

@@ -4,7 +4,7 @@ import sys
 sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
 
 from textclf import layout, registry, stages
-from textclf.config import SettingsError, check, dataset_labels
+from textclf.config import SettingsError, check, dataset_labels, member_settings
 
 # Every experiment's settings, resolved (defaults filled in) and checked before any job: a
 # mistake stops here with one line naming the key.
@@ -22,6 +22,7 @@ wildcard_constraints:
     model="|".join(registry.names()),
     baseline="|".join(registry.names(registry.BASELINE)),
     worker="[0-9]+",
+    member=layout.MEMBER,  # "" (the first seed's models) or /seeds/<seed>
 
 
 def settings(experiment):
@@ -37,16 +38,30 @@ def setting(experiment, key):
     return value
 
 
+def run_settings(wildcards):
+    """The settings of the job's models: the experiment's, or, with a {member} wildcard naming
+    another seed, that seed's (textclf.config.member_settings)."""
+    seed = layout.member_seed(wildcards.get("member", ""))
+    resolved = settings(wildcards.experiment)
+    return resolved if seed is None else member_settings(resolved, seed)
+
+
+def run_name(wildcards):
+    """Where the job's models live: the experiment, or `<experiment>/seeds/<seed>`."""
+    return wildcards.experiment + wildcards.get("member", "")
+
+
 def stage_settings(name, **fixed):
     """Params function: the part of the experiment's settings stage `name` reads
     (textclf.stages.STAGES), the rule's one `settings` param, so a change elsewhere leaves the
-    rule as it is. A rule with a {baseline} or {model} wildcard reads that kind's part."""
+    rule as it is. A rule with a {baseline} or {model} wildcard reads that kind's part, one
+    with a {member} wildcard that seed's."""
 
     def lookup(wildcards):
         kind = wildcards.get("baseline") or wildcards.get("model")
         options = {"kind": kind} if kind else {}
         experiment = wildcards.experiment
-        return stages.STAGES[name].settings(settings(experiment), experiment, **options, **fixed)
+        return stages.STAGES[name].settings(run_settings(wildcards), experiment, **options, **fixed)
 
     return lookup
 
@@ -55,14 +70,14 @@ def stage_settings(name, **fixed):
 
 
 def experiment_outputs(experiment):
-    """What an experiment results in: predictions, every model's metrics, the comparison,
-    the figures, the search's table and plots when it searches, and the record of its
-    settings (ancient: rewriting it reruns nothing)."""
+    """What an experiment results in: predictions, every model's metrics (every seed's), the
+    comparison and its paired tests, the figures, the search's table and plots when it
+    searches, and the record of its settings (ancient: rewriting it reruns nothing)."""
     tracked = setting(experiment, "tracking.enabled")
     return (
         [layout.prediction(experiment)]
-        + [layout.metrics(experiment, model) for model in registry.models(settings(experiment))]
-        + [layout.comparison(experiment)]
+        + list(every_metrics(experiment).values())
+        + [layout.comparison(experiment), layout.significance(experiment)]
         + figure_files(experiment)
         + search_files(experiment)
         + [ancient(layout.settings(experiment))]
@@ -134,9 +149,10 @@ def searched_settings(wildcards):
 
 
 def final_checkpoint(wildcards):
-    """The folder of the method's last stage (compressed models start from it, push uploads it)."""
+    """The folder of the method's last stage (compressed models start from it, push uploads
+    it), of the job's seed."""
     final = registry.final_stage(settings(wildcards.experiment))
-    return registry.model_folder(wildcards.experiment, final)
+    return registry.model_folder(run_name(wildcards), final)
 
 
 def final_metrics(wildcards):
@@ -147,9 +163,8 @@ def final_metrics(wildcards):
 def compressed_source(wildcards):
     """The folder a compressed model is made from: the final stage's, or the compressed model
     its kind names as source (distilled-onnx-int8: the distilled model)."""
-    experiment = wildcards.experiment
-    source = registry.source(settings(experiment), wildcards.model)
-    return registry.model_folder(experiment, source)
+    source = registry.source(settings(wildcards.experiment), wildcards.model)
+    return registry.model_folder(run_name(wildcards), source)
 
 
 def predicting_model(wildcards):
@@ -159,8 +174,8 @@ def predicting_model(wildcards):
 
 
 def model_dir(wildcards):
-    """The saved folder of a model of any registered kind."""
-    return registry.model_folder(wildcards.experiment, wildcards.model)
+    """The saved folder of a model of any registered kind (of the job's seed)."""
+    return registry.model_folder(run_name(wildcards), wildcards.model)
 
 
 def labelled_splits(wildcards):
@@ -190,8 +205,43 @@ def comparison_inputs(wildcards):
     experiment = wildcards.experiment
     models = registry.models(settings(experiment))
     return {model: layout.metrics(experiment, model) for model in models} | {
-        "speed": layout.speed(experiment)
+        "speed": layout.speed(experiment),
+        "evaluated": evaluated_files(wildcards),
     }
+
+
+def every_metrics(experiment):
+    """(run, model) -> metrics JSON: every model of every seed (textclf.registry.runs)."""
+    runs = registry.runs(experiment, settings(experiment)).values()
+    return {(run, model): layout.metrics(run, model) for run, names in runs for model in names}
+
+
+def evaluated(wildcards):
+    """Seed -> model -> its metrics and predictions, every seed's (textclf.registry.evaluated)."""
+    return registry.evaluated(wildcards.experiment, settings(wildcards.experiment))
+
+
+def evaluated_files(wildcards):
+    """Every file of `evaluated`, as a list."""
+    return [
+        f for models in evaluated(wildcards).values() for m in models.values() for f in m.values()
+    ]
+
+
+def significance_inputs(wildcards):
+    """Every model's metrics and predictions, of every seed, and the prepared dataset."""
+    return {
+        "dataset": layout.dataset_json(wildcards.experiment),
+        "evaluated": evaluated_files(wildcards),
+    }
+
+
+def ensemble_members(wildcards):
+    """The folders of the averaged model (evaluation.ensemble) of every seed."""
+    s = settings(wildcards.experiment)
+    averaged = registry.ensembled(s)
+    runs = layout.members(wildcards.experiment, s["seeds"]).values()
+    return [registry.model_folder(run, averaged) for run in runs]
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -222,21 +272,22 @@ def tracking_failures(wildcards):
 
 
 def tracked_models(wildcards):
-    """Each model of the experiment: its saved folder and its metrics file."""
+    """Each model of each seed: its saved folder, metrics file, kind and seed."""
     experiment = wildcards.experiment
-    return layout.tracked(experiment, registry.model_folders(experiment, settings(experiment)))
+    return registry.tracked(experiment, settings(experiment))
 
 
 def tracking_inputs(wildcards):
-    """What `track` logs: the settings, every model's folder and metrics, the figures and the
-    search's trials."""
+    """What `track` logs: the settings, every model's folder and metrics (every seed's), the
+    paired tests, the figures and the search's trials."""
     experiment = wildcards.experiment
+    models = tracked_models(wildcards).values()
     inputs = {
         "settings": layout.settings(experiment),
         "figures": figure_files(experiment),
+        "models": [files[part] for files in models for part in ("folder", "metrics")],
+        "significance": layout.significance(experiment),
     }
-    for model, files in tracked_models(wildcards).items():
-        inputs[f"{model}_folder"], inputs[f"{model}_metrics"] = files["folder"], files["metrics"]
     if setting(experiment, "search.enabled"):
         inputs["trials"] = layout.search(experiment, "trials.tsv")
     return inputs

@@ -5,11 +5,11 @@ rule compress:
         source=compressed_source,
         valid=layout.split("{experiment}", "valid"),
     output:
-        model=directory(layout.path("{experiment}", "compressed", "{model}")),
+        model=directory(layout.path("{experiment}{member}", "compressed", "{model}")),
     log:
-        layout.log("{experiment}", "compress_{model}"),
+        layout.log("{experiment}{member}", "compress_{model}"),
     benchmark:
-        layout.benchmark("{experiment}", "compress_{model}")
+        layout.benchmark("{experiment}{member}", "compress_{model}")
     params:
         settings=stage_settings("compress"),
     wildcard_constraints:
@@ -30,11 +30,11 @@ rule prune:
         train=layout.split("{experiment}", "train"),
         valid=layout.split("{experiment}", "valid"),
     output:
-        model=directory(registry.model_folder("{experiment}", "pruned")),
+        model=directory(registry.model_folder("{experiment}{member}", "pruned")),
     log:
-        layout.log("{experiment}", "prune"),
+        layout.log("{experiment}{member}", "prune"),
     benchmark:
-        layout.benchmark("{experiment}", "prune")
+        layout.benchmark("{experiment}{member}", "prune")
     params:
         settings=stage_settings("compress", kind="pruned"),
     threads: 2
@@ -53,11 +53,11 @@ rule distill:
         train=layout.split("{experiment}", "train"),
         valid=layout.split("{experiment}", "valid"),
     output:
-        model=directory(registry.model_folder("{experiment}", "distilled")),
+        model=directory(registry.model_folder("{experiment}{member}", "distilled")),
     log:
-        layout.log("{experiment}", "distill"),
+        layout.log("{experiment}{member}", "distill"),
     benchmark:
-        layout.benchmark("{experiment}", "distill")
+        layout.benchmark("{experiment}{member}", "distill")
     params:
         settings=stage_settings("compress", kind="distilled"),
     threads: 2

@@ -3,13 +3,14 @@ rule evaluate:
         unpack(labelled_splits),
         model=model_dir,
     output:
-        metrics=layout.metrics("{experiment}", "{model}"),
-        per_class=layout.per_class("{experiment}", "{model}"),
-        probabilities=layout.valid_probabilities("{experiment}", "{model}"),
+        metrics=layout.metrics("{experiment}{member}", "{model}"),
+        per_class=layout.per_class("{experiment}{member}", "{model}"),
+        probabilities=layout.valid_probabilities("{experiment}{member}", "{model}"),
+        predictions=layout.predictions("{experiment}{member}", "{model}"),
     log:
-        layout.log("{experiment}", "evaluate_{model}"),
+        layout.log("{experiment}{member}", "evaluate_{model}"),
     benchmark:
-        layout.benchmark("{experiment}", "evaluate_{model}")
+        layout.benchmark("{experiment}{member}", "evaluate_{model}")
     params:
         settings=stage_settings("evaluate"),
     threads: 2

@@ -1,15 +1,15 @@
 rule finetune:
     input:
-        stage1=registry.model_folder("{experiment}", "stage1"),
+        stage1=registry.model_folder("{experiment}{member}", "stage1"),
         train=layout.split("{experiment}", "train"),
-        hard=layout.hard_examples("{experiment}"),
+        hard=layout.hard_examples("{experiment}{member}"),
         valid=layout.split("{experiment}", "valid"),
     output:
-        checkpoint=directory(registry.model_folder("{experiment}", "finetuned")),
+        checkpoint=directory(registry.model_folder("{experiment}{member}", "finetuned")),
     log:
-        layout.log("{experiment}", "finetune"),
+        layout.log("{experiment}{member}", "finetune"),
     benchmark:
-        layout.benchmark("{experiment}", "finetune")
+        layout.benchmark("{experiment}{member}", "finetune")
     params:
         settings=stage_settings("finetune"),
     threads: 2

@@ -1,13 +1,13 @@
 rule mine:
     input:
-        checkpoint=registry.model_folder("{experiment}", "stage1"),
+        checkpoint=registry.model_folder("{experiment}{member}", "stage1"),
         augmented=layout.augmented("{experiment}"),
     output:
-        hard=protected(layout.hard_examples("{experiment}")),
+        hard=protected(layout.hard_examples("{experiment}{member}")),
     log:
-        layout.log("{experiment}", "mine"),
+        layout.log("{experiment}{member}", "mine"),
     benchmark:
-        layout.benchmark("{experiment}", "mine")
+        layout.benchmark("{experiment}{member}", "mine")
     params:
         settings=stage_settings("mine"),
     threads: 2

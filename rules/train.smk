@@ -5,11 +5,11 @@ rule train:
         valid=layout.split("{experiment}", "valid"),
         dataset=layout.dataset_json("{experiment}"),
     output:
-        checkpoint=directory(registry.model_folder("{experiment}", "stage1")),
+        checkpoint=directory(registry.model_folder("{experiment}{member}", "stage1")),
     log:
-        layout.log("{experiment}", "train"),
+        layout.log("{experiment}{member}", "train"),
     benchmark:
-        layout.benchmark("{experiment}", "train")
+        layout.benchmark("{experiment}{member}", "train")
     params:
         settings=stage_settings("train"),
     threads: 2

@@ -4,5 +4,8 @@ from textclf.logs import setup_logging
 from textclf.stages import comparison, rule_paths
 
 setup_logging(snakemake.log[0])
-metrics = {name: path for name, path in snakemake.input.items() if name != "speed"}
-comparison(snakemake.params.settings, rule_paths(snakemake, metrics=metrics))
+metrics = {
+    name: path for name, path in snakemake.input.items() if name not in ("speed", "evaluated")
+}
+paths = rule_paths(snakemake, metrics=metrics, evaluated=snakemake.params.evaluated)
+comparison(snakemake.params.settings, paths)

@@ -54,7 +54,7 @@ def test_baselines_beat_chance_and_are_deterministic(request, kind, task, metric
         out = folder / f"{kind}-{run}"
         run_baseline(kind, train_tsv, valid_tsv, folder / "dataset.json", {}, out)
         predictor = load_predictor(out)
-        metrics, probabilities = evaluate_splits(predictor, {"valid": read_tsv(valid_tsv)})
+        metrics, probabilities, _ = evaluate_splits(predictor, {"valid": read_tsv(valid_tsv)})
         results.append((metrics["valid"][metric], probabilities))
     (score_a, probabilities_a), (score_b, probabilities_b) = results
     # chance: the majority class (binary demo: 0.5), or F1 of predicting every label (0.4)
@@ -66,7 +66,7 @@ def test_baselines_beat_chance_and_are_deterministic(request, kind, task, metric
 
 
 def test_comparison_table_has_one_row_per_model(tmp_path):
-    files = {}
+    files, second = {}, {}
     for model, accuracy in [("tfidf", 0.8), ("stage1", 0.9)]:
         per_class = [
             {"label": "a", "f1": accuracy, "support": 3, "precision": 1, "recall": 1},
@@ -80,6 +80,10 @@ def test_comparison_table_has_one_row_per_model(tmp_path):
                 "precision_macro": 0.75,
                 "recall_macro": 0.65,
                 "per_class": per_class,
+                "intervals": {
+                    "accuracy": [accuracy - 0.1, accuracy + 0.05],
+                    "f1_macro": [0.6, 0.8],
+                },
             },
             "parameters": 100,
             "size_bytes": 2_000_000,
@@ -87,6 +91,9 @@ def test_comparison_table_has_one_row_per_model(tmp_path):
         }
         files[model] = tmp_path / f"{model}.json"
         files[model].write_text(json.dumps(metrics))
+        metrics["valid"]["accuracy"] += 0.02  # the same model trained with another seed
+        second[model] = tmp_path / f"{model}_seed43.json"
+        second[model].write_text(json.dumps(metrics))
     speed = tmp_path / "speed.tsv"
     speed.write_text("model\tlatency_ms\ttexts_per_second\nstage1\t2.5\t400\ntfidf\t0.2\t5000\n")
     table = comparison_table(files, speed)
@@ -103,8 +110,23 @@ def test_comparison_table_has_one_row_per_model(tmp_path):
         "train_seconds",
         "latency_ms",
         "texts_per_second",
+        "accuracy_low",
+        "accuracy_high",
+        "f1_macro_low",
+        "f1_macro_high",
         "f1_a",
         "f1_b",
     ]
     assert table["f1_a"].tolist() == [0.8, 0.9] and table["size_mb"].tolist() == [2.0, 2.0]
     assert table["texts_per_second"].tolist() == [5000, 400]  # by model, not by row order
+    assert table["accuracy_low"].tolist() == [0.7, 0.8]
+    # with two seeds: the first seed's scores, and the mean, sd, min and max over both
+    runs = {
+        42: {m: {"metrics": f} for m, f in files.items()},
+        43: {m: {"metrics": f} for m, f in second.items()},
+    }
+    seeded = comparison_table(files, speed, runs).set_index("model")
+    assert seeded.loc["stage1", "accuracy"] == 0.9 and seeded.loc["stage1", "seeds"] == 2
+    assert seeded.loc["stage1", "accuracy_mean"] == pytest.approx(0.91)
+    assert seeded.loc["stage1", "accuracy_sd"] == pytest.approx(0.0141, abs=1e-4)
+    assert seeded.loc["tfidf", ["accuracy_min", "accuracy_max"]].tolist() == [0.8, 0.82]

@@ -12,10 +12,11 @@ PACKAGE = REPO / "scripts" / "textclf"
 LAYERS = [
     {"layout"},  # where the files are: standard library only
     {"tsv", "labels", "logs", "preprocess", "llm_server", "registry", "machine"},
-    {"config", "metrics", "llm_requests", "download", "push", "comparison", "speed"},
-    {"thresholds", "model_card", "prepare"},
+    {"config", "metrics", "llm_requests", "download", "push", "speed"},
+    {"thresholds", "model_card", "prepare", "significance"},
+    {"comparison", "evidence"},
     {"encoding", "modeling", "predictor", "epochs", "distributed"},
-    {"training", "inference", "baselines", "similarity", "augment", "search"},
+    {"training", "inference", "baselines", "similarity", "augment", "search", "ensemble"},
     {"finetuning", "figures", "tracking", "compression", "pruning", "distillation"},
     {"stages"},  # one entry point per stage, over what the stages do
     {"cli", "__main__"},  # the command line, over the entry points

@@ -36,6 +36,7 @@ from textclf.config import default, from_section, settings_class
 from textclf.encoding import probabilities_of
 from textclf.epochs import EarlyStopping, EpochCallback, notify
 from textclf.labels import LabelSpace
+from textclf.metrics import selection_metric
 from textclf.predictor import Predictor
 from textclf.registry import read_manifest, write_manifest
 from textclf.tsv import atomic_path, read_tsv, write_tsv
@@ -249,8 +250,7 @@ def run_baseline(
     """Train one baseline and save its folder (with thresholds.json for multi-label)."""
     space = LabelSpace.read(dataset_json)
     train_rows, valid_rows = read_tsv(train_tsv), read_tsv(valid_tsv)
-    if metric == "auto":
-        metric = "f1_macro" if space.multi_label else "accuracy"
+    metric = selection_metric(metric, space)
     started = time.perf_counter()
     history = None
     if kind == "scratch":

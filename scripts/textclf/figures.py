@@ -161,6 +161,33 @@ def per_class_bars(per_class: pd.DataFrame, path) -> None:
     _save(fig, path)
 
 
+def scores_by_seed(scores: pd.DataFrame, metric: str, path) -> None:
+    """Every model's valid score per seed (one point each, side by side) with its bootstrap
+    interval, and the mean over seeds as a bar."""
+    models = list(dict.fromkeys(scores["model"]))
+    fig, ax = _figure()
+    for x, model in enumerate(models):
+        rows = scores[scores["model"] == model].reset_index(drop=True)
+        ax.bar(x, rows["score"].mean(), width=0.7, color="#d9d9d9", zorder=1)
+        offsets = np.linspace(-0.25, 0.25, len(rows)) if len(rows) > 1 else [0.0]
+        for offset, row in zip(offsets, rows.itertuples(), strict=True):
+            error = [[row.score - row.low], [row.high - row.score]]
+            ax.errorbar(
+                x + offset, row.score, yerr=error, fmt="o", color="#1f77b4", capsize=3, zorder=2
+            )
+    low = np.nanmin(scores[["low", "score"]].to_numpy(dtype=float)) if len(scores) else 0
+    ax.set_xticks(range(len(models)), models, rotation=30 if len(models) > 5 else 0)
+    seeds = scores["seed"].nunique()
+    ax.set(
+        ylim=(max(0.0, low - 0.05), 1.0),
+        ylabel=f"valid {metric}",
+        title=f"Every model's valid {metric}, {seeds} seed{'s' if seeds > 1 else ''}: "
+        "points with their bootstrap intervals, bars the mean",
+    )
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def frequency_vs_f1(per_class: pd.DataFrame, train_counts: pd.Series, path) -> None:
     """Each class's training frequency (log scale) against its F1."""
     fig, ax = _figure()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from textclf import thresholds
+from textclf import significance, thresholds
 from textclf.encoding import encode, predict_logits, probabilities_of
 from textclf.metrics import classification_metrics
 from textclf.modeling import (
@@ -81,16 +81,35 @@ def mix_for_stage2(
     return mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def evaluate_splits(predictor: Predictor, splits: dict[str, pd.DataFrame], positive_label=None):
-    """(metrics for every split that has labels, valid probabilities as a table)."""
-    results, valid_table = {}, None
+def evaluate_splits(
+    predictor: Predictor,
+    splits: dict[str, pd.DataFrame],
+    positive_label=None,
+    evaluation: dict | None = None,
+):
+    """(metrics for every split that has labels, valid probabilities as a table, every
+    labelled row's gold and predicted label as a table). With `evaluation` (its resamples,
+    confidence and seed), each split's metrics carry their bootstrap `intervals`."""
+    results, valid_table, predicted_rows = {}, None, []
     for name, rows in splits.items():
         if "label" not in rows.columns:
             continue
         probabilities = predictor.probabilities(rows["text"])
         predicted = thresholds.label_fields(predictor.space, probabilities, predictor.thresholds)
-        results[name] = classification_metrics(
-            rows["label"].tolist(), predicted, predictor.space, positive_label
+        gold = rows["label"].tolist()
+        results[name] = classification_metrics(gold, predicted, predictor.space, positive_label)
+        if evaluation is not None:
+            scored = significance.scored_fields(predictor.space, gold, predicted, positive_label)
+            found = significance.intervals(
+                scored, evaluation["resamples"], evaluation["confidence"], evaluation["seed"]
+            )
+            results[name]["intervals"] = {
+                k: [round(lo, 6), round(hi, 6)] for k, (lo, hi) in found.items()
+            }
+        predicted_rows.append(
+            pd.DataFrame(
+                {"split": name, "id": rows["id"].to_numpy(), "label": gold, "predicted": predicted}
+            )
         )
         if name == "valid":
             valid_table = pd.concat(
@@ -100,7 +119,13 @@ def evaluate_splits(predictor: Predictor, splits: dict[str, pd.DataFrame], posit
                 ],
                 axis=1,
             )
-    return results, valid_table
+    if evaluation is not None:
+        results["bootstrap"] = {
+            key: evaluation[key] for key in ("resamples", "confidence", "seed")
+        } | {"method": "percentile, scipy.stats.bootstrap over rows"}
+    columns = ["split", "id", "label", "predicted"]
+    table = pd.concat(predicted_rows) if predicted_rows else pd.DataFrame(columns=columns)
+    return results, valid_table, table.reset_index(drop=True)
 
 
 def per_class_table(metrics: dict) -> pd.DataFrame:
@@ -145,17 +170,23 @@ def run_evaluate(
     threads=1,
     out_per_class=None,
     out_probabilities=None,
+    evaluation: dict | None = None,
+    out_predictions=None,
 ):
     predictor = load_predictor(model_dir, threads, max_length)
     splits = {name: read_tsv(path) for name, path in split_tsvs.items()}
-    metrics, probabilities = evaluate_splits(predictor, splits, positive_label)
+    metrics, probabilities, predicted = evaluate_splits(
+        predictor, splits, positive_label, evaluation
+    )
     metrics |= {"model": str(model_dir), **footprint(model_dir)}
     for name, values in metrics.items():
-        if isinstance(values, dict):
+        if isinstance(values, dict) and "accuracy" in values:
             log.info(
                 "%s: accuracy %.4f, macro-F1 %.4f", name, values["accuracy"], values["f1_macro"]
             )
     write_metrics(metrics, out_json, out_per_class, probabilities, out_probabilities)
+    if out_predictions is not None:
+        write_tsv(predicted, out_predictions)
 
 
 def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):

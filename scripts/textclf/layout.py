@@ -46,6 +46,26 @@ def downloaded(folder, spec: dict) -> dict[str, str]:
     return {name: dataset_file(folder, name) for name in SPLITS if name in spec["files"]}
 
 
+# The `{member}` wildcard: "" for the first seed's models, "/seeds/<seed>" for another seed's.
+MEMBER = "(/seeds/[0-9]+)?"
+
+
+def member(experiment: str, seed: int, first: bool) -> str:
+    """Where one seed's models live, as an experiment name for the functions below: the
+    experiment's own folder for the first seed, `<experiment>/seeds/<seed>` for the others."""
+    return experiment if first else f"{experiment}/seeds/{seed}"
+
+
+def members(experiment: str, seeds: list[int]) -> dict[int, str]:
+    """Seed -> where its models live (`member`), the first seed first."""
+    return {seed: member(experiment, seed, i == 0) for i, seed in enumerate(seeds)}
+
+
+def member_seed(part: str) -> int | None:
+    """The seed a `{member}` wildcard names ("/seeds/43": 43), None for the first seed's ("")."""
+    return int(part.rsplit("/", 1)[1]) if part else None
+
+
 def path(experiment: str, *parts: str) -> str:
     """`results/<experiment>/<parts>`."""
     return "/".join((RESULTS, experiment, *parts))
@@ -109,6 +129,32 @@ def valid_probabilities(experiment: str, model: str) -> str:
     return path(experiment, "metrics", f"{model}_valid_probabilities.tsv")
 
 
+def predictions(experiment: str, model: str) -> str:
+    """A model's label (set) for every row of valid and labelled test, beside the gold one:
+    what the paired tests of significance.tsv resample."""
+    return path(experiment, "metrics", f"{model}_predictions.tsv")
+
+
+def evaluated(run: str, model: str) -> dict[str, str]:
+    """What `evaluate` wrote of a model that the paired tests read: metrics and predictions."""
+    return {"metrics": metrics(run, model), "predictions": predictions(run, model)}
+
+
+def significance(experiment: str) -> str:
+    """Every comparison's difference, interval and paired tests."""
+    return path(experiment, "significance.tsv")
+
+
+def verdicts(experiment: str) -> str:
+    """One sentence per comparison, the top of the report (written with significance.tsv)."""
+    return path(experiment, "verdicts.rst")
+
+
+def seeds_figure(experiment: str) -> str:
+    """Every model's score per seed with its interval (drawn with significance.tsv)."""
+    return figure(experiment, "scores_by_seed")
+
+
 def speed(experiment: str) -> str:
     """Latency and throughput of every model, measured in one job."""
     return path(experiment, "metrics", "speed.tsv")
@@ -143,14 +189,6 @@ def figure_inputs(experiment: str, stage_folders: dict[str, str]) -> dict:
         "metrics": metrics(experiment, final),
         "probabilities": valid_probabilities(experiment, final),
         "checkpoints": list(stage_folders.values()),
-    }
-
-
-def tracked(experiment: str, folders: dict[str, str]) -> dict[str, dict[str, str]]:
-    """What `track` logs of each model: its saved folder and its metrics file."""
-    return {
-        model: {"folder": folder, "metrics": metrics(experiment, model)}
-        for model, folder in folders.items()
     }
 
 

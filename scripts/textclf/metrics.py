@@ -21,6 +21,14 @@ SELECTABLE = ("accuracy", "f1_micro", "f1_macro", "f1_weighted", "f1_positive")
 AVERAGES = ("micro", "macro", "weighted")
 
 
+def selection_metric(configured: str, space: LabelSpace) -> str:
+    """The metric that picks the best epoch and model (train.metric): auto is accuracy, or
+    macro-F1 for multi-label."""
+    if configured != "auto":
+        return configured
+    return "f1_macro" if space.multi_label else "accuracy"
+
+
 def positive_label_of(labels: list[str], configured: str | None) -> str | None:
     """The positive class of a binary task: the configured one, else the second in sorted
     order (so 0/1, false/true, negative/positive pick the natural one)."""

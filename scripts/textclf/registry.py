@@ -23,18 +23,19 @@ from pathlib import Path
 from textclf import layout
 
 MANIFEST = "manifest.json"
-STAGE, BASELINE, COMPRESSED = "stage", "baseline", "compressed"
+STAGE, BASELINE, COMPRESSED, ENSEMBLE = "stage", "baseline", "compressed", "ensemble"
 
 
 @dataclass(frozen=True)
 class ModelKind:
     name: str
-    role: str  # STAGE (the method's trained stages, in order), BASELINE or COMPRESSED
+    role: str  # STAGE (the method's trained stages, in order), BASELINE, COMPRESSED or ENSEMBLE
     predictor: str  # "module:Class" of the Predictor that loads a saved folder
     produced: Callable[[dict], bool]  # whether an experiment with these settings has one
     folder: str = "checkpoints"  # under results/<experiment>/
     made_by: str = ""  # the rule that makes it ("{name}": the kind's name)
     source: str = ""  # a compressed kind: the kind it is made from ("": the final stage)
+    seeded: bool = True  # trained once per seed (`seeds`); False: made once from every seed's
 
 
 KINDS: dict[str, ModelKind] = {}
@@ -104,6 +105,17 @@ register(
         "distilled-onnx-int8", "textclf.compression:OnnxModel", "compress_{name}", "distilled"
     )
 )
+# The mean of the seeds' probabilities of one model (evaluation.ensemble), with seeds > 1.
+register(
+    ModelKind(
+        "ensemble",
+        ENSEMBLE,
+        "textclf.ensemble:EnsembleModel",
+        produced=lambda s: len(s["seeds"]) > 1,
+        made_by="ensemble",
+        seeded=False,
+    )
+)
 
 
 def names(role: str | None = None) -> list[str]:
@@ -115,11 +127,16 @@ def made_by(rule: str) -> list[str]:
     return [name for name, kind in KINDS.items() if kind.made_by == rule]
 
 
-def models(settings: dict, role: str | None = None) -> list[str]:
+def models(settings: dict, role: str | None = None, seeded: bool | None = None) -> list[str]:
     """The models an experiment with these resolved settings produces: baselines, the method's
-    stages, then compressed models."""
-    produced = [k for k in KINDS.values() if role in (None, k.role) and k.produced(settings)]
-    order = [BASELINE, STAGE, COMPRESSED]
+    stages, compressed models, then the ensemble; `seeded=True`: those trained once per seed
+    (every one but the ensemble)."""
+    produced = [
+        k
+        for k in KINDS.values()
+        if role in (None, k.role) and seeded in (None, k.seeded) and k.produced(settings)
+    ]
+    order = [BASELINE, STAGE, COMPRESSED, ENSEMBLE]
     return [k.name for k in sorted(produced, key=lambda k: order.index(k.role))]
 
 
@@ -131,6 +148,58 @@ def final_stage(settings: dict) -> str:
 def source(settings: dict, name: str) -> str:
     """The model a compressed kind is made from: its source kind, or the final stage."""
     return KINDS[name].source or final_stage(settings)
+
+
+def runs(experiment: str, settings: dict) -> dict[int, tuple[str, list[str]]]:
+    """Seed -> (where its models live, its models): the first seed has every model of the
+    experiment, each other seed every model trained per seed (layout.members)."""
+    return {
+        seed: (run, models(settings) if i == 0 else models(settings, seeded=True))
+        for i, (seed, run) in enumerate(layout.members(experiment, settings["seeds"]).items())
+    }
+
+
+def evaluated(experiment: str, settings: dict) -> dict[int, dict[str, dict[str, str]]]:
+    """Seed -> model -> what `evaluate` wrote of it that the comparisons read (metrics,
+    predictions: layout.evaluated), every model of every seed."""
+    return {
+        seed: {model: layout.evaluated(run, model) for model in names}
+        for seed, (run, names) in runs(experiment, settings).items()
+    }
+
+
+def tracked(experiment: str, settings: dict) -> dict[str, dict]:
+    """What `track` logs of each model of each seed, by run name (the model's name for the
+    first seed, `<model>/seeds/<seed>` for another's): its folder, metrics file, kind and seed."""
+    found = {}
+    for i, (seed, (run, names)) in enumerate(runs(experiment, settings).items()):
+        for name in names:
+            found[name if i == 0 else f"{name}/seeds/{seed}"] = {
+                "folder": model_folder(run, name),
+                "metrics": layout.metrics(run, name),
+                "kind": name,
+                "seed": seed,
+            }
+    return found
+
+
+def ensembled(settings: dict) -> str:
+    """The model whose seeds the ensemble averages (evaluation.ensemble; final: the last stage)."""
+    chosen = settings["evaluation"]["ensemble"]
+    return final_stage(settings) if chosen == "final" else chosen
+
+
+def comparisons(settings: dict) -> list[tuple[str, str]]:
+    """The pairs (a, b) whose difference a - b significance.tsv tests: stage 2 vs stage 1,
+    stage 1 vs each baseline, each compressed model vs its source, the ensemble vs the model
+    it averages."""
+    produced = models(settings)
+    pairs = [("finetuned", "stage1")] if "finetuned" in produced else []
+    pairs += [("stage1", name) for name in models(settings, BASELINE)]
+    pairs += [(name, source(settings, name)) for name in models(settings, COMPRESSED)]
+    if "ensemble" in produced:
+        pairs.append(("ensemble", ensembled(settings)))
+    return pairs
 
 
 def predicting(settings: dict) -> str:

@@ -291,8 +291,50 @@ def compress(settings: dict, paths: Paths, threads: int = 1, kind: str = "onnx")
     )
 
 
+def ensemble(settings: dict, paths: Paths, threads: int = 1) -> None:
+    """The ensemble of the seeds: the mean of one model's probabilities over its seeds
+    (evaluation.ensemble; a folder naming its members)."""
+    from textclf.ensemble import make_ensemble
+
+    _need(paths, "members", made_by="the stages, once per seed")
+    make_ensemble(list(paths["members"]), paths["model"])
+
+
+def significance(settings: dict, paths: Paths, threads: int = 1) -> None:
+    """Paired tests of every comparison (stage 2 vs stage 1, stage 1 vs each baseline, each
+    compressed model vs its source, the ensemble vs the model it averages) on valid and
+    labelled test: significance.tsv, the report's verdict sentences, and every model's score
+    per seed with its interval (a figure)."""
+    from textclf import evidence
+    from textclf.figures import scores_by_seed
+    from textclf.labels import LabelSpace
+    from textclf.metrics import selection_metric
+    from textclf.tsv import write_text
+
+    _need(paths, "dataset", made_by="prepare")
+    _need(paths, "evaluated", made_by="evaluate")
+    space = LabelSpace.read(paths["dataset"])
+    evaluation = settings["evaluation"]
+    table = evidence.significance_table(
+        paths["evaluated"],
+        settings["comparisons"],
+        space,
+        settings["metric"],
+        evaluation,
+        settings["positive_label"],
+    )
+    evidence.write_significance(table, paths["table"], evaluation["confidence"])
+    sentences = evidence.sentences(table, evaluation["confidence"])
+    write_text(
+        "".join(f"- {line}\n" for line in sentences) or "- nothing to compare\n", paths["verdicts"]
+    )
+    metric = selection_metric(settings["metric"], space)
+    scores_by_seed(evidence.scores_by_seed(paths["evaluated"], metric), metric, paths["figure"])
+
+
 def evaluate(settings: dict, paths: Paths, threads: int = 1) -> None:
-    """Metrics of a model on valid and (where labelled) test."""
+    """Metrics of a model on valid and (where labelled) test, each with its bootstrap
+    interval, and every row's predicted label for the paired tests."""
     from textclf.inference import run_evaluate
 
     _need(paths, "model", made_by="the stage that makes the model")
@@ -306,6 +348,8 @@ def evaluate(settings: dict, paths: Paths, threads: int = 1) -> None:
         positive_label=settings["positive_label"],
         max_length=settings["max_length"],
         threads=threads,
+        evaluation=settings["evaluation"],
+        out_predictions=paths["predictions"],
     )
 
 
@@ -342,9 +386,9 @@ def comparison(settings: dict, paths: Paths, threads: int = 1) -> None:
     """Every model of the experiment side by side on valid (comparison.tsv)."""
     from textclf.comparison import write_comparison
 
-    _need(paths, "metrics", made_by="evaluate")
+    _need(paths, "metrics", "evaluated", made_by="evaluate")
     _need(paths, "speed", made_by="speed")
-    write_comparison(dict(paths["metrics"]), paths["speed"], paths["table"])
+    write_comparison(dict(paths["metrics"]), paths["speed"], paths["table"], paths.get("evaluated"))
 
 
 def figures(settings: dict, paths: Paths, threads: int = 1) -> None:
@@ -363,14 +407,19 @@ def figures(settings: dict, paths: Paths, threads: int = 1) -> None:
 def track(
     settings: dict, paths: Paths, threads: int = 1, experiment: str = "", expected=None
 ) -> None:
-    """Log every model of the experiment (and its search's trials) to the tracking store.
-    `expected`: the settings record the configuration gives, which paths["settings"] must hold
+    """Log every model of every seed of the experiment (each run with its seed), its paired
+    tests and its search's trials to the tracking store. `expected`: the settings record the
+    configuration gives, which paths["settings"] must hold
     (tracking reads the record; the workflow keeps it current, a command given other --config
     files may not)."""
     from textclf.tracking import track as log_runs
 
-    _need(paths, "settings", "models", "trials", made_by="settings, the stages and evaluate")
+    saved = [(files["folder"], files["metrics"]) for files in paths["models"].values()]
+    _need(paths, "settings", made_by="settings")
+    _need({"models": saved}, "models", made_by="the stages and evaluate")
+    _need(paths, "trials", made_by="search")
     _need(paths, "figures", made_by="figures")
+    _need(paths, "significance", made_by="significance")
     if expected is not None and Path(paths["settings"]).read_text() != expected:
         raise MissingInput(
             f"{paths['settings']}: records other settings than the configuration gives; run "
@@ -386,6 +435,7 @@ def track(
         search=settings["search"],
         journal=paths["journal"],
         trials_tsv=paths.get("trials"),
+        significance_tsv=paths.get("significance"),
     )
 
 
@@ -533,7 +583,8 @@ def _track_paths(e: str, s: dict, **_) -> dict:
     figures = [path for name, path in _figure_paths(e, s).items() if name in names]
     return {
         "settings": layout.settings(e),
-        "models": layout.tracked(e, registry.model_folders(e, s)),
+        "models": registry.tracked(e, s),
+        "significance": layout.significance(e),
         "figures": figures if s["tracking"]["artifacts"] else [],
         "trials": layout.search(e, "trials.tsv") if searched else None,
         "journal": layout.search(e, "journal.log"),
@@ -687,6 +738,7 @@ STAGES: dict[str, Stage] = {
         lambda s, experiment="", **_: {
             "positive_label": s["positive_label"],
             "max_length": s["model"]["max_length"],
+            "evaluation": {k: s["evaluation"][k] for k in ("resamples", "confidence", "seed")},
         },
         lambda e, s, model=None, **_: {
             "model": _model(e, s, model),
@@ -695,6 +747,7 @@ STAGES: dict[str, Stage] = {
             "metrics": layout.metrics(e, _stem(s, model)),
             "per_class": layout.per_class(e, _stem(s, model)),
             "probabilities": layout.valid_probabilities(e, _stem(s, model)),
+            "predictions": layout.predictions(e, _stem(s, model)),
         },
         {
             "--model": "@model: a folder or a model kind (default: the final stage)",
@@ -703,6 +756,40 @@ STAGES: dict[str, Stage] = {
             "--out": "metrics: the metrics JSON",
             "--per-class": "per_class: the per-class TSV",
             "--probabilities": "probabilities: the valid probabilities TSV",
+            "--predictions": "predictions: every labelled row's predicted label (TSV)",
+        },
+    ),
+    "ensemble": Stage(
+        ensemble,
+        lambda s, experiment="", **_: {},
+        lambda e, s, **_: {
+            "members": [
+                registry.model_folder(run, registry.ensembled(s))
+                for run in layout.members(e, s["seeds"]).values()
+            ],
+            "model": registry.model_folder(e, "ensemble"),
+        },
+        {"--out": "model: the ensemble's folder"},
+    ),
+    "significance": Stage(
+        significance,
+        lambda s, experiment="", **_: {
+            "comparisons": registry.comparisons(s),
+            "metric": s["train"]["metric"],
+            "positive_label": s["positive_label"],
+            "evaluation": s["evaluation"],
+        },
+        lambda e, s, **_: {
+            "dataset": layout.dataset_json(e),
+            "evaluated": registry.evaluated(e, s),
+            "table": layout.significance(e),
+            "verdicts": layout.verdicts(e),
+            "figure": layout.seeds_figure(e),
+        },
+        {
+            "--out": "table: significance.tsv",
+            "--verdicts": "verdicts: the sentences the report opens with (rst)",
+            "--figure": "figure: every model's score per seed with its interval",
         },
     ),
     "predict": Stage(
@@ -735,6 +822,7 @@ STAGES: dict[str, Stage] = {
         lambda s, experiment="", **_: {},
         lambda e, s, **_: {
             "metrics": {m: layout.metrics(e, m) for m in registry.models(s)},
+            "evaluated": registry.evaluated(e, s),
             "speed": layout.speed(e),
             "table": layout.comparison(e),
         },

@@ -49,11 +49,14 @@ def flatten(settings: dict, prefix: str = "") -> dict[str, str]:
 
 
 def numbers(values: dict, prefix: str = "") -> dict[str, float]:
-    """The finite numbers of a (nested) metrics mapping, with dotted keys."""
+    """The finite numbers of a (nested) metrics mapping, with dotted keys; an interval
+    (`valid.intervals.accuracy`: [low, high]) as `.low` and `.high`."""
     found = {}
     for key, value in values.items():
         if isinstance(value, dict):
             found |= numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and prefix.endswith("intervals.") and len(value) == 2:
+            found |= numbers(dict(zip(("low", "high"), value, strict=True)), f"{prefix}{key}.")
         elif (
             isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         ):
@@ -92,12 +95,21 @@ class MlflowStore:
         return seen
 
     def log_run(
-        self, name, key, digest_, params=None, steps=None, metrics=None, artifacts=(), parent=None
+        self,
+        name,
+        key,
+        digest_,
+        params=None,
+        steps=None,
+        metrics=None,
+        artifacts=(),
+        parent=None,
+        tags=None,
     ) -> str:
         """One finished run; its digest tag is set last, so a run cut short is logged again."""
         from mlflow.entities import Metric, Param
 
-        tags = {KEY: key} | ({"mlflow.parentRunId": parent} if parent else {})
+        tags = {KEY: key, **(tags or {})} | ({"mlflow.parentRunId": parent} if parent else {})
         run_id = self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
         try:
             entries = [Param(k, v[:6000]) for k, v in (params or {}).items()]
@@ -151,7 +163,16 @@ class WandbStore:
         return {k: set(v) for k, v in self._read_ledger().get(self.project, {}).items()}
 
     def log_run(
-        self, name, key, digest_, params=None, steps=None, metrics=None, artifacts=(), parent=None
+        self,
+        name,
+        key,
+        digest_,
+        params=None,
+        steps=None,
+        metrics=None,
+        artifacts=(),
+        parent=None,
+        tags=None,
     ) -> str:
         run = self.wandb.init(
             project=self.project,
@@ -160,6 +181,7 @@ class WandbStore:
             mode=self.mode,
             config=params or {},
             group=parent or key,
+            tags=[f"{k}:{v}" for k, v in (tags or {}).items()] or None,
             reinit="create_new",
             settings=self.wandb.Settings(silent=True),
         )
@@ -218,10 +240,13 @@ def benchmark_metrics(benchmarks_dir, rules: list[str]) -> dict[str, float]:
     return found
 
 
-def model_run(store, experiment, model, files, settings, final, out_dir):
+def model_run(store, experiment, name, files, settings, final, out_dir):
+    """One model of one seed as a run: `name` is the model's, or `<model>/seeds/<seed>`."""
     folder, metrics_json = Path(files["folder"]), Path(files["metrics"])
+    model = files.get("kind", name)
     kind = registry.KINDS[model]
-    params = flatten(settings) | {"model": model, "model.role": kind.role}
+    seed = files.get("seed", settings["train"]["seed"])
+    params = flatten(settings) | {"model": model, "model.role": kind.role, "seed": str(seed)}
     if kind.role == registry.COMPRESSED:  # what it was made from (an int8 copy: its source)
         params["model.source"] = registry.source(settings, model)
     trained_with = folder / "training_settings.json"
@@ -229,21 +254,45 @@ def model_run(store, experiment, model, files, settings, final, out_dir):
         params |= flatten(json.loads(trained_with.read_text()), "trained_with.")
     metrics = numbers(json.loads(metrics_json.read_text()))
     rules = [rule for rule in (kind.made_by.format(name=model), f"evaluate_{model}") if rule]
-    metrics |= benchmark_metrics(out_dir / "benchmarks", rules)
+    metrics |= benchmark_metrics(folder.parents[1] / "benchmarks", rules)  # the seed's
     artifacts = [(out_dir / "settings.yaml", None)]
     if settings["tracking"]["artifacts"]:
         artifacts.append((folder, "model"))
-        if model == final:
+        if name == final:
             artifacts.append((out_dir / "figures", "figures"))
-    key = f"{experiment}/{model}"
+    key = f"{experiment}/{name}"
     return store.log_run(
-        model,
+        name,
         key,
         digest(metrics_json, folder / registry.MANIFEST),
         params,
         history_steps(folder),
         metrics,
         artifacts,
+        tags={"seed": str(seed), "model": model},
+    )
+
+
+def significance_run(store, experiment, significance_tsv) -> str:
+    """The paired tests as a run: each comparison's difference, interval and p-values as
+    metrics (`<a>_vs_<b>.<split>.<metric>.difference`, ...), the table as an artifact."""
+    table = pd.read_csv(significance_tsv, sep="\t")
+    metrics = {}
+    for row in table.to_dict("records"):
+        stem = f"{row['a']}_vs_{row['b']}.{row['split']}.{row['metric']}"
+        for column in ("difference", "low", "high", "p_bootstrap", "p_mcnemar", "p_holm"):
+            value = pd.to_numeric(row[column], errors="coerce")
+            if pd.notna(value):
+                metrics[f"{stem}.{column}"] = float(value)
+    seeds = str(int(table["seeds"].max())) if len(table) else "1"
+    return store.log_run(
+        "significance",
+        f"{experiment}/significance",
+        digest(significance_tsv),
+        params={"seeds": seeds},
+        metrics=metrics,
+        artifacts=[(significance_tsv, None)],
+        tags={"seeds": seeds},
     )
 
 
@@ -301,6 +350,7 @@ def track(
     search: dict | None = None,
     journal=None,
     trials_tsv=None,
+    significance_tsv=None,
 ) -> None:
     """Log what is new of the experiment to the store; never raise for the store's sake."""
     out_dir = Path(settings_yaml).parent
@@ -324,6 +374,9 @@ def track(
         searched = trials_tsv is not None
         if searched and digest(trials_tsv) not in logged.get(f"{experiment}/search", ()):
             record["runs"]["search"] = search_runs(store, experiment, search, journal, trials_tsv)
+        tested = significance_tsv is not None and Path(significance_tsv).exists()
+        if tested and digest(significance_tsv) not in logged.get(f"{experiment}/significance", ()):
+            record["runs"]["significance"] = significance_run(store, experiment, significance_tsv)
         record["status"] = "complete"
     except Exception as error:  # the store's trouble must not fail the workflow
         reason = " ".join(str(error).split())[:300]

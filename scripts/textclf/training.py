@@ -37,7 +37,7 @@ from textclf.encoding import (
 )
 from textclf.epochs import EarlyStopping, EpochCallback, Unfreezing, notify
 from textclf.labels import LabelSpace
-from textclf.metrics import SELECTABLE
+from textclf.metrics import SELECTABLE, selection_metric
 from textclf.modeling import (
     AUTOCAST,
     count_trainable,
@@ -86,9 +86,7 @@ class TrainSettings:
             raise ValueError(f"metric must be auto or one of {SELECTABLE}, not {self.metric!r}")
 
     def selection_metric(self, space: LabelSpace) -> str:
-        if self.metric != "auto":
-            return self.metric
-        return "f1_macro" if space.multi_label else "accuracy"
+        return selection_metric(self.metric, space)
 
 
 def seed_everything(seed: int) -> None:

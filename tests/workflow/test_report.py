@@ -12,6 +12,8 @@ SUBCATEGORY = {
     "training_curves": "2 training",
     "hardest_examples": "4 hard examples",
     "comparison": "5 comparison",
+    "significance": "5 comparison",
+    "scores_by_seed": "5 comparison",
 }
 
 
@@ -36,9 +38,20 @@ def test_report_shows_every_figure_with_its_caption(workflow):
             executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
         )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        # the report opens with one sentence per comparison, each experiment's
+        page.goto((workflow / "results" / "report.html").as_uri())
+        opening = " ".join(page.inner_text("body").split())
+        for experiment in ("demo", "demo_emotions"):
+            verdicts = (workflow / "results" / experiment / "verdicts.rst").read_text()
+            assert f"What {experiment} shows" in opening
+            for line in verdicts.splitlines():
+                assert line.removeprefix("- ") in opening, line
+        assert "Stage 2 vs stage 1, valid accuracy: " in opening
+        assert "Stage 2 vs stage 1, valid f1_macro: " in opening  # demo_emotions, multi-label
         for experiment in ("demo", "demo_emotions"):
             out = workflow / "results" / experiment
-            files = sorted((out / "figures").iterdir()) + [out / "comparison.tsv"]
+            files = sorted((out / "figures").iterdir())
+            files += [out / "comparison.tsv", out / "significance.tsv"]
             for path in files:
                 row = open_report_row(page, workflow, experiment, path)
                 row.locator("a[iconname=information-circle]").click()
@@ -62,6 +75,8 @@ def test_report_shows_every_figure_with_its_caption(workflow):
         "embedding_map",
         "hardest_examples",
         "comparison",
+        "significance",
+        "scores_by_seed",
     }
     assert set(shown) == expected | {"labels_per_sample"}
     assert shown.count("labels_per_sample") == 1  # multi-label only

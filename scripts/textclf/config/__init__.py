@@ -23,7 +23,7 @@ from textclf.config.dataset import dataset_labels
 from textclf.config.messages import SettingsError
 from textclf.config.params import baseline_params, card_params, finetune_params, training_params
 from textclf.config.record import settings_text, write_settings
-from textclf.config.resolve import deep_merge, experiment_settings
+from textclf.config.resolve import deep_merge, experiment_settings, member_settings
 from textclf.config.schema import SCHEMA_PATH, SECTIONS, default, fill_defaults
 from textclf.config.validate import check
 
@@ -45,6 +45,7 @@ __all__ = [
     "fill_defaults",
     "finetune_params",
     "from_section",
+    "member_settings",
     "settings_class",
     "settings_text",
     "training_params",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from textclf.config.messages import _allowed
-from textclf.config.schema import SECTIONS, _deref, schema
+from textclf.config.schema import SECTIONS, VALUES, _deref, schema
 
 
 def reference() -> str:
@@ -33,12 +33,13 @@ def reference() -> str:
             meaning = sub.get("description", "").replace("|", "\\|")
             yield f"| `{prefix}{key}` | `{shown}` | {_allowed(sub)} | {meaning} |"
 
-    for section in ("hard_examples", *SECTIONS):
+    for section in (*VALUES, *SECTIONS):
         node = _deref(schema()["$defs"][section])
         lines += [f"## {section}", "", node.get("description", "").strip(), ""]
         lines += ["| key | default | allowed | meaning |", "|---|---|---|---|"]
-        if section == "hard_examples":
-            lines.append(f"| `hard_examples` | `true` | boolean | {node['description']} |")
+        if section in VALUES:
+            shown, meaning = json.dumps(node["default"]), " ".join(node["description"].split())
+            lines.append(f"| `{section}` | `{shown}` | {_allowed(node)} | {meaning} |")
         else:
             if section == "finetune":  # what it does not set comes from train
                 training = _deref(schema()["$defs"]["training"])["properties"]

@@ -28,7 +28,11 @@ SECTIONS = (
     "tracking",
     "compress",
     "predict",
+    "evaluation",
 )
+# The experiment's settings that are one value, not a section (set at the top level or inside
+# an experiment like a section).
+VALUES = ("hard_examples", "seeds")
 
 
 @functools.cache

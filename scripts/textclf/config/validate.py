@@ -97,6 +97,13 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
             f"{where}.predict.model: {chosen!r} is not a model this experiment produces "
             f"(final, {', '.join(produced)})"
         )
+    averaged = settings["evaluation"]["ensemble"]
+    trained = registry.models(settings, seeded=True)
+    if averaged != "final" and averaged not in trained:
+        raise SettingsError(
+            f"{where}.evaluation.ensemble: {averaged!r} is not a model this experiment trains "
+            f"(final, {', '.join(trained)})"
+        )
     problem_type, labels = dataset_labels(settings)
     if problem_type is None:
         return
