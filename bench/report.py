@@ -19,6 +19,7 @@ from common import BENCH, REPO, read_results
 def write(out: Path = REPO / "BENCHMARKS.md") -> None:
     """BENCHMARKS.md from every results file there is, and the notes."""
     lines = presets_section(read_results("presets"))
+    lines += seeds_section(read_results("seeds"))
     lines += search_section(read_results("search"))
     lines += speed_section(read_results("speed"))
     lines += int8_backends_section(read_results("int8_backends"))
@@ -71,6 +72,61 @@ def presets_section(results: dict) -> list[str]:
             lines.append(
                 f"  - stage 1 alone: accuracy {s1['accuracy']:.3f}, macro-F1 {s1['f1_macro']:.3f}"
             )
+    return lines
+
+
+def seeds_section(runs: dict) -> list[str]:
+    """The presets run with several seeds and their paired tests (bench/seeds.py,
+    bench/seeds_results.json), once every seed of a run is in."""
+    done = {name: r for name, r in runs.items() if "significance" in r}
+    if not done:
+        return []
+    lines = ["", "## Seeds and paired tests"]
+    for name, r in done.items():
+        minutes = sum(r["seconds_by_seed"].values()) / 60
+        lines += [
+            "",
+            f"Written by `bench/seeds.py` (command: `{r['command']}`; raw numbers: "
+            f"`bench/seeds_results.json`, the evaluated files of every seed in "
+            f"`bench/seeds/{name}/`), {r['date']}, on {r['machine']}; {minutes:.0f} min of "
+            f"workflow runs, one seed at a time, over one or more sessions. The {name} preset "
+            f"with seeds {r['seeds']}: stage 1, stage 2 on the hard examples mined by each "
+            "seed's stage 1 from the one shared augmentation, and both baselines, each trained "
+            "once per seed. Scores on valid: mean over seeds (min - max). Differences "
+            "a - b in points with the 95 % interval of a two-level bootstrap (seeds, then "
+            "rows; 1,000 resamples), its p-value, Holm's correction over the split's "
+            "comparisons, McNemar's exact p on the first seed's models (accuracy), and the "
+            "seeds a paired t-test over seeds would need for 80 % power at the observed size.",
+            "",
+            "| model | valid accuracy, mean | min - max |",
+            "|---|---|---|",
+        ]
+        by_model: dict[str, list[float]] = {}
+        for row in r["scores"]:
+            by_model.setdefault(row["model"], []).append(row["score"])
+        for model, values in by_model.items():
+            lines.append(
+                f"| {model} | {sum(values) / len(values):.4f} | "
+                f"{min(values):.4f} - {max(values):.4f} |"
+            )
+        lines += [
+            "",
+            "| comparison | split | metric | difference (points) | 95 % CI | p | p (Holm) "
+            "| p McNemar | seeds | seeds for 80 % power | verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in r["significance"]:
+            power = row["seeds_for_power"]
+            power = "" if power != power else f"{power:.0f}"  # NaN: one seed, no spread
+            mcnemar = row["p_mcnemar"]
+            mcnemar = "" if mcnemar != mcnemar else f"{mcnemar:.3g}"
+            lines.append(
+                f"| {row['comparison']} | {row['split']} | {row['metric']} "
+                f"| {100 * row['difference']:+.2f} | {100 * row['low']:+.2f} to "
+                f"{100 * row['high']:+.2f} | {row['p_bootstrap']:.3g} | {row['p_holm']:.3g} "
+                f"| {mcnemar} | {row['seeds']} | {power} | {row['verdict']} |"
+            )
+        lines += ["", *[f"- {sentence}" for sentence in r["sentences"]]]
     return lines
 
 

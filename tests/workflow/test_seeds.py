@@ -10,10 +10,14 @@ import yaml
 
 from textclf import registry
 from textclf.tsv import read_tsv
-from workflow.helpers import copy_workflow, planned_jobs, snakemake
+from workflow.helpers import copy_workflow, mlflow_runs, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-SEEDS = {"experiments": {"demo": {"seeds": 2}}}
+
+
+def seeds(count: int, store) -> dict:
+    """`seeds: count` for demo, tracked to a store of its own (the session's stays as it is)."""
+    return {"experiments": {"demo": {"seeds": count, "tracking": {"uri": f"sqlite:///{store}"}}}}
 
 
 def test_three_seeds_plan_three_of_every_training_job_and_one_augment(tmp_path, tiny_bert):
@@ -67,10 +71,11 @@ def test_one_seed_keeps_the_paths_and_tests_every_comparison(workflow):
     assert predictions["split"].value_counts().to_dict() == {"valid": 120, "test": 120}
 
 
-def test_another_seed_trains_only_its_models_and_makes_an_ensemble(workflow):
+def test_another_seed_trains_only_its_models_and_makes_an_ensemble(workflow, tmp_path):
     out = workflow / "results" / "demo"
+    store = tmp_path / "seeds.db"
     before = {p: p.stat().st_mtime_ns for p in (out / "checkpoints").rglob("*") if p.is_file()}
-    jobs = planned_jobs(workflow, SEEDS)
+    jobs = planned_jobs(workflow, seeds(2, store))
     assert jobs["train"] == jobs["mine"] == jobs["finetune"] == 1 and jobs["baseline"] == 2
     assert not {"prepare", "augment"} & set(jobs)
     try:
@@ -87,7 +92,7 @@ def test_another_seed_trains_only_its_models_and_makes_an_ensemble(workflow):
             assert trained["seed"] == 43
         assert {p: p.stat().st_mtime_ns for p in before} == before  # seed 42's untouched
         # adding a third seed plans only the third seed's training
-        third = planned_jobs(workflow, {"experiments": {"demo": {"seeds": 3}}})
+        third = planned_jobs(workflow, seeds(3, store))
         assert third["train"] == third["mine"] == third["finetune"] == 1
         assert "augment" not in third and third["baseline"] == 2
 
@@ -108,6 +113,11 @@ def test_another_seed_trains_only_its_models_and_makes_an_ensemble(workflow):
         assert comparison.loc["stage1", "seeds"] == 2 and "ensemble" in comparison.index
         figure = out / "figures" / "scores_by_seed.png"
         assert figure.stat().st_size > 10_000
+        # each seed's models are runs of their own, tagged with their seed
+        _, runs = mlflow_runs(f"sqlite:///{store}", "demo")
+        assert {"stage1", "stage1/seeds/43", "finetuned/seeds/43", "ensemble"} <= set(runs)
+        assert runs["stage1/seeds/43"].data.tags["seed"] == "43"
+        assert runs["stage1"].data.tags["seed"] == "42"
     finally:  # back to the fixture's one seed
         snakemake(workflow, "-j2", "results/prediction.csv")
     assert planned_jobs(workflow) == {}

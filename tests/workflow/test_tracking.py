@@ -22,9 +22,19 @@ pytestmark = pytest.mark.workflow
 def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     uri = f"sqlite:///{workflow / 'results' / 'mlflow.db'}"
     client, runs = mlflow_runs(uri, "demo")
-    assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned"}
+    assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned", "significance"}
     stage1 = runs["stage1"]
     assert stage1.info.status == "FINISHED"
+    assert stage1.data.tags["seed"] == stage1.data.params["seed"] == "42"
+    metrics = json.loads((workflow / "results/demo/metrics/stage1.json").read_text())
+    low, high = metrics["valid"]["intervals"]["accuracy"]
+    assert stage1.data.metrics["valid.intervals.accuracy.low"] == low
+    assert stage1.data.metrics["valid.intervals.accuracy.high"] == high
+    tested = runs["significance"].data.metrics
+    assert 0 <= tested["finetuned_vs_stage1.valid.accuracy.p_bootstrap"] <= 1
+    assert "significance.tsv" in {
+        a.path for a in client.list_artifacts(runs["significance"].info.run_id)
+    }
     assert stage1.data.params["train.epochs"] == "2" and stage1.data.params["model.role"] == "stage"
     assert stage1.data.params["trained_with.learning_rate"] == "0.001"
     history = read_tsv(workflow / "results/demo/checkpoints/stage1/history.tsv")
@@ -44,7 +54,7 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     assert "benchmark.baseline_tfidf.seconds" in runs["tfidf"].data.metrics
     _, emotions = mlflow_runs(uri, "demo_emotions")
     compressed = {"onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"}
-    assert set(emotions) == {"scratch", "tfidf", "stage1", "finetuned"} | compressed
+    assert set(emotions) == {"scratch", "tfidf", "stage1", "finetuned", "significance"} | compressed
     for kind in compressed:  # tracked like every other model
         assert emotions[kind].data.params["model.role"] == "compressed"
         assert "valid.f1_macro" in emotions[kind].data.metrics
@@ -104,7 +114,7 @@ def test_a_tracking_change_reruns_only_track_and_logs_to_an_mlflow_server(workfl
                 time.sleep(0.5)
         track_with(workflow, {"uri": url})
         _, runs = mlflow_runs(url, "demo")
-        assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned"}
+        assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned", "significance"}
         assert list((tmp_path / "artifacts").rglob("model.safetensors"))  # sent to the server
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -165,9 +175,10 @@ def test_wandb_offline_writes_run_folders_and_sends_nothing(workflow):
         listener.server_close()
     assert connections == []  # offline: nothing left the machine, W&B's usage telemetry neither
     runs = sorted((workflow / "results" / "wandb" / "wandb").glob("offline-run-*"))
-    assert len(runs) == 4 and all(list(run.glob("run-*.wandb")) for run in runs)
+    assert len(runs) == 5 and all(list(run.glob("run-*.wandb")) for run in runs)
     ledger = json.loads((workflow / "results" / "wandb" / "ledger.json").read_text())
-    assert set(ledger["demo"]) == {f"demo/{m}" for m in ("scratch", "tfidf", "stage1", "finetuned")}
+    tracked = ("scratch", "tfidf", "stage1", "finetuned", "significance")
+    assert set(ledger["demo"]) == {f"demo/{m}" for m in tracked}
     assert json.loads((workflow / "results/demo/tracking.json").read_text())["status"] == "complete"
     for path in (workflow / "results" / "wandb").rglob("*"):
         if path.is_file():
