@@ -52,7 +52,7 @@ def kept(run: str) -> Path:
 def run_seed(name: str, run: str, models: list[str], configs: list, cores: int) -> float:
     """Train and evaluate one seed's models; keep what the paired tests read."""
     targets = [layout.metrics(run, model) for model in models]
-    seconds = common.run_workflow(targets, configs, cores)
+    seconds = common.run_workflow(targets, configs, cores, "--rerun-incomplete")
     for model in models:
         for path in layout.evaluated(run, model).values():
             copy = kept(run) / Path(path).relative_to(layout.path(run))

@@ -242,3 +242,40 @@ def test_validation_and_registry_import_without_torch_or_numpy():
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_seeds_resolve_to_a_list_whose_first_is_train_seed():
+    assert experiment_settings(demo_config(), "demo")["seeds"] == [42]
+    counted = experiment_settings(demo_config(seeds=3, train={"seed": 7}), "demo")
+    assert counted["seeds"] == [7, 8, 9] and counted["finetune"]["seed"] == 7
+    listed = experiment_settings(demo_config(seeds=[5, 1]), "demo")
+    assert listed["seeds"] == [5, 1] and listed["train"]["seed"] == listed["finetune"]["seed"] == 5
+    own = demo_config()
+    own["experiments"]["demo"] |= {"seeds": 2, "finetune": {"seed": 50}}
+    settings = experiment_settings(own, "demo")
+    member = contract.member_settings(settings, 43)
+    # the member's stage 1 takes its seed, stage 2 keeps its offset from stage 1 (50 - 42)
+    assert member["train"]["seed"] == 43 and member["finetune"]["seed"] == 51
+    assert settings["train"]["seed"] == 42  # the experiment's own settings are untouched
+
+
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        ({"seeds": 0}, "seeds: 0 is less than the minimum of 1"),
+        ({"seeds": [1, 1]}, "seeds: [1, 1] has non-unique elements"),
+        ({"evaluation": {"resamples": 100}}, "evaluation.resamples: 100 is less than the minimum"),
+        ({"evaluation": {"confidence": 1.5}}, "evaluation.confidence: 1.5 is greater than"),
+        (
+            {"seeds": 2, "evaluation": {"ensemble": "ensemble"}},
+            "experiments.demo.evaluation.ensemble: 'ensemble' is not a model this experiment "
+            "trains (final, scratch, tfidf, stage1, finetuned)",
+        ),
+        (
+            {"predict": {"model": "ensemble"}},
+            "experiments.demo.predict.model: 'ensemble' is not a model this experiment produces",
+        ),
+    ],
+)
+def test_seed_and_evaluation_mistakes_are_one_line(sections, expected):
+    assert mistake(**sections).startswith(expected)
