@@ -71,6 +71,16 @@ def override_file(name: str, overrides: dict) -> Path:
     return path
 
 
+def preset_settings(name: str, overrides: dict) -> dict:
+    """A preset experiment's resolved settings (config.yaml, the preset, then `overrides`)."""
+    from textclf.config import check, deep_merge
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for extra in (yaml.safe_load((REPO / "presets" / f"{name}.yaml").read_text()), overrides):
+        config = deep_merge(config, extra)
+    return check(config)[name]
+
+
 # --- what a run left -------------------------------------------------------------------------
 
 

@@ -6,11 +6,14 @@
 The preset runs through Snakemake as a user would, with `seeds: N` (the augmentation shared,
 each seed its own stage 1, mining and stage 2, both baselines), one seed at a time, so a run cut
 short by the end of a session loses at most one seed. What the paired tests need of each seed's
-models - the metrics JSON and the predictions TSV `evaluate` wrote, a few hundred kB - is kept
-under bench/seeds/<preset>/ (committed), with the augmentation's journal, so a later session on
-a fresh machine reuses the LLM's replies and trains only the seeds not yet kept. Once every
-seed is kept, textclf.evidence tests the comparisons on the kept files, exactly as the
-workflow's `significance` rule does (without the ensemble, whose members' folders do not
+models - the metrics JSON and each row's predicted label from the predictions TSV `evaluate`
+wrote, a few hundred kB - is kept under bench/seeds/<preset>/ (committed), with the
+augmentation's journal (the LLM's replies), so a later session on a fresh machine reuses the
+replies and trains only the seeds not yet kept. Nothing of the shared dataset is kept: no
+text, no gold label (the predictions lose their `label` column, dataset.json its leakage
+examples); the gold labels are joined back by id from the prepared split when the tests run.
+Once every seed is kept, textclf.evidence tests the comparisons on the kept files, exactly as
+the workflow's `significance` rule does (without the ensemble, whose members' folders do not
 outlive a session), and bench/seeds_results.json and BENCHMARKS.md get the result.
 Not run by CI.
 """
@@ -18,17 +21,19 @@ Not run by CI.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import common
-import yaml
+import pandas as pd
 from common import BENCH, REPO
 
 import report
 from textclf import evidence, layout, registry
-from textclf.config import check, deep_merge
 from textclf.labels import LabelSpace
+from textclf.tsv import read_tsv, write_tsv
 
 KEPT = BENCH / "seeds"
 
@@ -38,15 +43,40 @@ def configuration(name: str, seeds: int) -> tuple[dict, Path]:
     overrides = {
         "experiments": {name: {"seeds": seeds, "tracking": {"enabled": False}}},
     }
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for extra in (yaml.safe_load((REPO / "presets" / f"{name}.yaml").read_text()), overrides):
-        config = deep_merge(config, extra)
-    return check(config)[name], common.override_file(f"seeds_{name}", overrides)
+    return common.preset_settings(name, overrides), common.override_file(f"seeds_{name}", overrides)
 
 
 def kept(run: str) -> Path:
     """Where a seed's evaluated files are kept: bench/seeds/<run below results/>."""
     return KEPT / Path(layout.path(run)).relative_to(layout.RESULTS)
+
+
+def keep(path: str, run: str) -> None:
+    """Keep one evaluated file of a run, without the shared dataset's gold labels."""
+    copy = kept(run) / Path(path).relative_to(layout.path(run))
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    if path.endswith(".tsv"):
+        write_tsv(read_tsv(REPO / path).drop(columns="label"), copy)
+    else:
+        shutil.copy(REPO / path, copy)
+
+
+def keep_dataset(name: str) -> None:
+    """dataset.json (labels, rows) without its leakage report, which quotes texts."""
+    dataset = json.loads((REPO / layout.dataset_json(name)).read_text())
+    dataset.pop("leakage", None)
+    copy = kept(name) / "data" / "dataset.json"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps(dataset, indent=2) + "\n")
+
+
+def with_gold(kept_tsv: Path, gold: dict[str, pd.Series], out: Path) -> Path:
+    """A kept predictions TSV with its gold labels joined back by id from the prepared splits."""
+    table = read_tsv(kept_tsv)
+    table.insert(2, "label", [gold[s][i] for s, i in zip(table["split"], table["id"], strict=True)])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_tsv(table, out)
+    return out
 
 
 def run_seed(name: str, run: str, models: list[str], configs: list, cores: int) -> float:
@@ -55,9 +85,7 @@ def run_seed(name: str, run: str, models: list[str], configs: list, cores: int) 
     seconds = common.run_workflow(targets, configs, cores, "--rerun-incomplete")
     for model in models:
         for path in layout.evaluated(run, model).values():
-            copy = kept(run) / Path(path).relative_to(layout.path(run))
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(REPO / path, copy)
+            keep(path, run)
     return seconds
 
 
@@ -67,20 +95,27 @@ def journal(name: str) -> tuple[Path, Path]:
     return live, kept(name) / "augment" / "journal.jsonl"
 
 
-def summarise(name: str, settings: dict, runs: dict, seconds: dict) -> dict:
+def summarise(name: str, settings: dict, runs: dict, seconds: dict, configs: list) -> dict:
     runs = {
         seed: (run, [m for m in models if m != "ensemble"]) for seed, (run, models) in runs.items()
     }
-    files = {
-        seed: {
-            m: {
-                k: str(kept(run) / Path(v).relative_to(layout.path(run)))
-                for k, v in layout.evaluated(run, m).items()
+    common.run_workflow([layout.dataset_json(name)], configs, 1)  # the gold labels, by id
+    splits = {split: read_tsv(REPO / layout.split(name, split)) for split in ("valid", "test")}
+    gold = {s: t.set_index("id")["label"] for s, t in splits.items() if "label" in t}
+    scratch = Path(tempfile.mkdtemp(prefix="seeds_"))
+    files = {}
+    for seed, (run, models) in runs.items():
+        files[seed] = {}
+        for m in models:
+            below = {
+                key: Path(v).relative_to(layout.path(run))
+                for key, v in layout.evaluated(run, m).items()
             }
-            for m in models
-        }
-        for seed, (run, models) in runs.items()
-    }
+            restored = scratch / run / below["predictions"]
+            files[seed][m] = {
+                "metrics": str(kept(run) / below["metrics"]),
+                "predictions": str(with_gold(kept(run) / below["predictions"], gold, restored)),
+            }
     space = LabelSpace.read(kept(name) / "data" / "dataset.json")
     comparisons = [pair for pair in registry.comparisons(settings) if "ensemble" not in pair]
     table = evidence.significance_table(
@@ -139,14 +174,13 @@ def main() -> None:
         seconds[str(seed)] = round(run_seed(name, run, models, configs, args.cores), 1)
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(live, copy)
-        (kept(name) / "data").mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / layout.dataset_json(name), kept(name) / "data" / "dataset.json")
+        keep_dataset(name)
         results[name] = {**results.get(name, {}), "seconds_by_seed": seconds}
         common.write_results("seeds", results)
     if missing:
         print(f"seeds {missing} not run yet: rerun without --summarise-only")
         return
-    results[name] = summarise(name, settings, runs, seconds)
+    results[name] = summarise(name, settings, runs, seconds, configs)
     common.write_results("seeds", results)
     report.write()
     for sentence in results[name]["sentences"]:
