@@ -2,10 +2,13 @@ rule mine:
     input:
         checkpoint=registry.model_folder("{experiment}{member}", "stage1"),
         augmented=layout.augmented("{experiment}"),
+        train=layout.split("{experiment}", "train"),
     output:
         hard=protected(layout.hard_examples("{experiment}{member}")),
+        stats=layout.mine_stats("{experiment}{member}"),
     log:
-        layout.log("{experiment}{member}", "mine"),
+        main=layout.log("{experiment}{member}", "mine"),
+        server=layout.log("{experiment}{member}", "mine_llm_server"),
     benchmark:
         layout.benchmark("{experiment}{member}", "mine")
     params:

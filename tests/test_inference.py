@@ -5,12 +5,15 @@ import pytest
 from conftest import demo_rows
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from textclf.inference import Classifier, hard_examples, mix_for_stage2
+from textclf.finetuning import mix_for_stage2
+from textclf.inference import Classifier
 from textclf.metrics import classification_metrics, positive_label_of
+from textclf.mining import MineSettings, mine_rows
 from textclf.modeling import load_classifier
 from textclf.training import TrainSettings, save_checkpoint, train
 
 LABELS = ["INFORMATIVE", "UNINFORMATIVE"]
+MINE_OFF = MineSettings()
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +27,24 @@ def checkpoint(tiny_bert, tmp_path_factory):
 
 
 def test_mining_returns_exactly_the_wrong_rows(checkpoint):
+    # with every label check off, the hard rows are the rewrites the model gets wrong
     classifier = Classifier(checkpoint)
     rows = demo_rows("valid").assign(source_id=lambda f: f["id"])
     predicted = classifier.predict(rows["text"])["predicted"]
     wrong_ids = set(rows["id"][predicted.to_numpy() != rows["label"].to_numpy()])
     assert 0 < len(wrong_ids) < len(rows), "the test needs both right and wrong rows"
-    hard = hard_examples(classifier, rows)
+    hard, stats = mine_rows(classifier, rows, rows, MINE_OFF)
     assert set(hard["id"]) == wrong_ids
-    assert (hard["predicted"] != hard["label"]).all()
+    assert (hard["predicted"] != hard["label"]).all() and (hard["kind"] == "error").all()
     assert hard["probability"].between(0.5, 1.0).all()
-    assert hard.columns.tolist() == ["id", "text", "label", "source_id", "predicted", "probability"]
+    assert stats["kept_errors"] == len(wrong_ids)
+    assert stats["dropped_not_hard"] == len(rows) - len(wrong_ids)
 
 
 def test_mining_nothing_yields_an_empty_table(checkpoint):
     empty = pd.DataFrame(columns=["id", "source_id", "text", "label"])
-    assert hard_examples(Classifier(checkpoint), empty).empty
+    hard, stats = mine_rows(Classifier(checkpoint), empty, empty, MINE_OFF)
+    assert hard.empty and stats["considered"] == 0
 
 
 @pytest.mark.parametrize("ratio, n_original", [(1.0, 10), (2.0, 20), (0.5, 5), (100.0, 40)])

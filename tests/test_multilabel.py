@@ -11,10 +11,11 @@ from sklearn.metrics import accuracy_score, f1_score, hamming_loss, precision_re
 
 from textclf import thresholds
 from textclf.finetuning import run_stage1
-from textclf.inference import Classifier, hard_examples, per_class_table
+from textclf.inference import Classifier, per_class_table
 from textclf.labels import MULTI, SINGLE, LabelSpace, infer_problem_type
 from textclf.metrics import classification_metrics
 from textclf.modeling import init_prior_bias, label_space, load_classifier, output_layer
+from textclf.predictor import Predictor
 from textclf.prepare import stratified_sample
 from textclf.training import TrainSettings, loss_function
 from textclf.tsv import read_tsv, write_tsv
@@ -182,24 +183,33 @@ def test_predict_reuses_the_saved_thresholds(multilabel_checkpoint, emotion_rows
 
 
 def test_multilabel_mining_keeps_rows_whose_set_differs():
-    class Fixed:
-        def predict(self, texts):
-            return pd.DataFrame(
-                {
-                    "predicted": ["anger,worry", "anger", "relief", "anger,relief"],
-                    "probability": [0.9, 0.8, 0.7, 0.6],
-                }
-            )
+    from textclf.mining import MineSettings, mine_rows
+
+    class Fixed(Predictor):
+        space, thresholds = LabelSpace(("anger", "relief", "worry"), MULTI), np.full(3, 0.5)
+
+        def probabilities(self, texts):
+            table = {  # predicted: anger,worry / anger / relief / anger,relief
+                "w": [0.9, 0.1, 0.8],
+                "x": [0.8, 0.1, 0.2],
+                "y": [0.1, 0.7, 0.2],
+                "z": [0.6, 0.7, 0.1],
+            }
+            return np.array([table[t] for t in texts])
 
     augmented = pd.DataFrame(
         {
             "id": ["a1", "a2", "a3", "a4"],
             "source_id": ["s1", "s2", "s3", "s4"],
             "text": ["w", "x", "y", "z"],
-            "label": ["anger,worry", "anger,worry", "relief", "relief"],
+            "label": ["anger,worry", "worry,anger", "relief", "relief"],
         }
     )
-    assert hard_examples(Fixed(), augmented)["id"].tolist() == ["a2", "a4"]
+    sources = augmented.assign(id=augmented["source_id"])
+    hard, stats = mine_rows(Fixed(), augmented, sources, MineSettings())
+    assert hard["id"].tolist() == ["a2", "a4"]
+    assert hard["predicted"].tolist() == ["anger", "anger,relief"]
+    assert stats["kept_errors"] == 2 and stats["dropped_not_hard"] == 2
 
 
 def test_multilabel_metrics_agree_with_scikit_learn():

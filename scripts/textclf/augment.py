@@ -15,8 +15,10 @@ import logging
 import os
 import re
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import openai
@@ -71,6 +73,7 @@ class LLMSettings:
     requests_per_minute: float | None
     backoff_s: float  # first retry delay; doubles each retry, with jitter
     seed: int
+    local_servers: int  # processes of the embedded server (base_url: local)
 
 
 def messages_for(text: str) -> list[dict]:
@@ -113,17 +116,123 @@ def drop_reason(source: str, reply: str, max_length_ratio: float = 3.0) -> str |
     return None
 
 
-def request_variant(client, llm: LLMSettings, messages: list[dict], seed: int) -> str:
+def request_variant(
+    client, llm: LLMSettings, messages: list[dict], seed: int, temperature=None, max_tokens=None
+) -> str:
     response = client.chat.completions.create(
         model=llm.model,
         messages=messages,
-        temperature=llm.temperature,
-        max_tokens=llm.max_tokens,
+        temperature=llm.temperature if temperature is None else temperature,
+        max_tokens=max_tokens or llm.max_tokens,
         seed=seed,
     )
     if not response.choices:
         return ""
     return response.choices[0].message.content or ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One chat request: the row it is about, which of its variants, its messages and seed."""
+
+    source_id: str
+    variant: int
+    messages: list[dict]
+    seed: int
+
+
+def ask_all(
+    requests: list[Request],
+    client,
+    llm: LLMSettings,
+    journal: Journal | None = None,
+    *,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    what: str = "augment",
+) -> tuple[list[str | None], Counter]:
+    """Every request's reply (None where retries ran out), sent by `llm.workers` threads, and
+    the counts: `sent`, `from_journal`, `failed_<reason>`. A reply the journal holds for the
+    same request is reused, not requested again. A log line every tenth of the requests says
+    how many are done, the replies/s and the time left. Raises FatalLLMError at the first
+    error retrying cannot fix."""
+    temperature = llm.temperature if temperature is None else temperature
+    max_tokens = max_tokens or llm.max_tokens
+    secret = getattr(client, "api_key", None)
+    describe = f"LLM endpoint {llm.base_url} (model {llm.model})"
+    limiter = RateLimiter(llm.requests_per_minute)
+    counts, lock, stop = Counter(), threading.Lock(), threading.Event()
+    total, every, started = len(requests), max(1, len(requests) // 10), time.monotonic()
+
+    def progress() -> None:  # under the lock
+        done = counts["sent"] + counts["from_journal"] + counts["failed"]
+        if done % every and done != total:
+            return
+        rate = counts["sent"] / max(time.monotonic() - started, 1e-9)
+        left = f"{(total - done) / rate / 60:.0f} min" if rate else "?"
+        log.info(
+            "%s: %d/%d requests done (%d from the journal, %d sent, %d failed), "
+            "%.2f replies/s, about %s left",
+            what,
+            done,
+            total,
+            counts["from_journal"],
+            counts["sent"],
+            counts["failed"],
+            rate,
+            left,
+        )
+
+    def run(request: Request) -> str | None:
+        key = request_key(
+            {
+                "base_url": llm.base_url,
+                "model": llm.model,
+                "messages": request.messages,
+                "temperature": temperature,
+                "max_tokens": max_tokens,
+                "seed": request.seed,
+            }
+        )
+        if journal is not None and key in journal.replies:
+            with lock:
+                counts["from_journal"] += 1
+                progress()
+            return journal.replies[key]
+        if stop.is_set():  # another request hit an error retrying cannot fix
+            return None
+        try:
+            reply = call_with_retries(
+                lambda: request_variant(
+                    client, llm, request.messages, request.seed, temperature, max_tokens
+                ),
+                max_retries=llm.max_retries,
+                describe=describe,
+                secret=secret,
+                limiter=limiter,
+                base_delay=llm.backoff_s,
+            )
+        except TransientLLMError as error:
+            with lock:
+                counts[f"failed_{error}"] += 1
+                counts["failed"] += 1
+                progress()
+            return None
+        except FatalLLMError:
+            stop.set()
+            raise
+        if journal is not None:
+            journal.record(key, request.source_id, request.variant, reply)
+        with lock:
+            counts["sent"] += 1
+            progress()
+        return reply
+
+    with ThreadPoolExecutor(max_workers=llm.workers) as pool:
+        futures = [pool.submit(run, request) for request in requests]
+        replies = [future.result() for future in futures]
+    del counts["failed"]
+    return replies, counts
 
 
 def augment_rows(
@@ -150,60 +259,13 @@ def augment_rows(
         for row in rows.itertuples(index=False)
         for k in range(1, variants + 1)
     ]
-    secret = getattr(client, "api_key", None)
-    describe = f"LLM endpoint {llm.base_url} (model {llm.model})"
-    limiter = RateLimiter(llm.requests_per_minute)
-    counts, lock, stop = Counter(requested=len(jobs)), threading.Lock(), threading.Event()
-    every = max(1, len(jobs) // 10)
-
-    def run(job):
-        source_id, text, _, k = job
-        messages = messages_for(text)
-        # Seeded per variant, so replies do not depend on thread scheduling.
-        seed = llm.seed * 1000 + k
-        key = request_key(
-            {
-                "base_url": llm.base_url,
-                "model": llm.model,
-                "messages": messages,
-                "temperature": llm.temperature,
-                "max_tokens": llm.max_tokens,
-                "seed": seed,
-            }
-        )
-        if journal is not None and key in journal.replies:
-            with lock:
-                counts["from_journal"] += 1
-            return journal.replies[key]
-        if stop.is_set():  # another request hit an error retrying cannot fix
-            return None
-        try:
-            reply = call_with_retries(
-                lambda: request_variant(client, llm, messages, seed),
-                max_retries=llm.max_retries,
-                describe=describe,
-                secret=secret,
-                limiter=limiter,
-                base_delay=llm.backoff_s,
-            )
-        except TransientLLMError as error:
-            with lock:
-                counts[f"failed_{error}"] += 1
-            return None
-        except FatalLLMError:
-            stop.set()
-            raise
-        if journal is not None:
-            journal.record(key, source_id, k, reply)
-        with lock:
-            counts["sent"] += 1
-            if counts["sent"] % every == 0:
-                log.info("augment: %d new replies", counts["sent"])
-        return reply
-
-    with ThreadPoolExecutor(max_workers=llm.workers) as pool:
-        futures = [pool.submit(run, job) for job in jobs]
-        replies = [future.result() for future in futures]
+    # Seeded per variant, so replies do not depend on thread scheduling.
+    requests = [
+        Request(source_id, k, messages_for(text), llm.seed * 1000 + k)
+        for source_id, text, _, k in jobs
+    ]
+    replies, asked = ask_all(requests, client, llm, journal)
+    counts = Counter(requested=len(jobs)) + asked
     failed_rows = {job[0] for job, reply in zip(jobs, replies, strict=True) if reply is None}
     answered_rows = {job[0] for job, reply in zip(jobs, replies, strict=True) if reply is not None}
     unanswered = failed_rows - answered_rows
@@ -211,8 +273,9 @@ def augment_rows(
     if len(rows) and len(unanswered) / len(rows) > max_failed_share:
         failures = {k: v for k, v in counts.items() if k.startswith("failed_")}
         raise RuntimeError(
-            f"{describe}: {len(unanswered)} of {len(rows)} rows got no reply after retries "
-            f"(more than the allowed share {max_failed_share}); errors: {failures}"
+            f"LLM endpoint {llm.base_url} (model {llm.model}): {len(unanswered)} of {len(rows)} "
+            f"rows got no reply after retries (more than the allowed share {max_failed_share}); "
+            f"errors: {failures}"
         )
     kept, seen = [], set()
     for (source_id, text, label, k), reply in zip(jobs, replies, strict=True):
@@ -245,22 +308,49 @@ def augment_rows(
     return augmented, counts
 
 
+class ClientPool:
+    """Several clients behind one: each worker thread keeps the client it is first given, in
+    turn, so the requests spread over several local server processes."""
+
+    def __init__(self, clients: list):
+        self.clients, self.api_key = clients, clients[0].api_key
+        self._mine, self._turn, self._lock = threading.local(), 0, threading.Lock()
+
+    @property
+    def chat(self):
+        if not hasattr(self._mine, "client"):
+            with self._lock:
+                self._mine.client = self.clients[self._turn % len(self.clients)]
+                self._turn += 1
+        return self._mine.client.chat
+
+
 @contextlib.contextmanager
 def llm_client(llm: LLMSettings, threads: int = 2, server_log=None):
     """An `openai.OpenAI` client for the configured endpoint; for `local`, the embedded
-    server runs for as long as the client is in use. The key is read from the environment."""
+    server (`llm.local_servers` processes of threads / servers threads each, the requests
+    spread over them) runs for as long as the client is in use. The key is read from the
+    environment."""
     with contextlib.ExitStack() as stack:
-        base_url = llm.base_url
-        if base_url == "local":
-            base_url = stack.enter_context(local_server(threads=threads, log_path=server_log))
+        base_urls = [llm.base_url]
+        if llm.base_url == "local":
+            servers = llm.local_servers
+            each = max(1, threads // servers)
+            base_urls = [
+                stack.enter_context(local_server(threads=each, log_path=server_log))
+                for _ in range(servers)
+            ]
+            log.info("local LLM: %d server(s) of %d thread(s)", servers, each)
         api_key = os.environ.get(llm.api_key_env)
         if not api_key:
             if llm.base_url != "local":
                 log.warning("environment variable %s is not set; sending no key", llm.api_key_env)
             api_key = "none"
-        yield openai.OpenAI(
-            base_url=base_url, api_key=api_key, timeout=llm.timeout_s, max_retries=0
-        )
+        clients = [
+            openai.OpenAI(base_url=url, api_key=api_key, timeout=llm.timeout_s, max_retries=0)
+            for url in base_urls
+        ]
+        yield clients[0] if len(clients) == 1 else ClientPool(clients)
 
 
 def run_augment(

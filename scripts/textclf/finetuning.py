@@ -1,7 +1,15 @@
 """The method's two training stages: stage 1 fine-tunes the encoder on the training rows;
-stage 2 continues from stage 1's best weights on the hard rows mixed with original ones. Each
-saves a Hugging Face folder with its history, model card and manifest (textclf.training holds
-the loop both run).
+stage 2 continues from stage 1's best weights on the hard rows and original ones. Each saves a
+Hugging Face folder with its history, model card and manifest (textclf.training holds the loop
+both run).
+
+Stage 2's recipes (`finetune.recipe`):
+- `mixed`: every hard row with `original_per_hard` original rows per hard row (the original
+  project's);
+- `all_rows`: every original row plus the hard rows;
+- `consistency`: as `mixed`, but a rewrite never gets a hard label: its target is stage 1's
+  probabilities on its source, so the rewrite is taught to read as its source did.
+In each, a hard row's loss counts `finetune.hard_weight` times an original row's.
 """
 
 from __future__ import annotations
@@ -12,9 +20,12 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
 from textclf.config import from_section
 from textclf.distributed import Ranks
-from textclf.inference import mix_for_stage2
 from textclf.labels import LabelSpace
 from textclf.model_card import model_card
 from textclf.modeling import label_space, load_classifier
@@ -43,8 +54,12 @@ def _train_and_save(
     base_model: str,
     card: dict | None,
     kind: str,
+    targets=None,
+    loss=None,
 ):
-    model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
+    model, history = train(
+        model, tokenizer, train_rows, valid_rows, settings, threads, targets=targets, loss=loss
+    )
     if not Ranks().main:  # under torchrun, rank 0 writes the model
         return
     record = None
@@ -102,6 +117,72 @@ def run_stage1(
     )
 
 
+def mix_for_stage2(
+    original: pd.DataFrame, hard: pd.DataFrame, original_per_hard: float, seed: int
+) -> pd.DataFrame:
+    """All hard rows plus `original_per_hard` original rows per hard row (capped at the
+    training set), sampled with a seed, shuffled."""
+    n_original = min(len(original), round(original_per_hard * len(hard)))
+    sampled = original.sample(n=n_original, random_state=seed)
+    mixed = pd.concat([sampled[["id", "text", "label"]], hard[["id", "text", "label"]]])
+    return mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+RECIPES = ("mixed", "all_rows", "consistency")
+
+
+def weighted_soft_loss(space: LabelSpace):
+    """loss(logits, targets) -> (total, weight) for the trainer: `targets` holds each row's
+    target distribution (a one-hot row for a label; multi-label, per-label probabilities)
+    followed by the row's loss weight. With one-hot targets and unit weights it is the
+    configured cross-entropy (binary cross-entropy for multi-label)."""
+
+    def loss(logits, targets):
+        soft, weight = targets[:, :-1], targets[:, -1]
+        if space.multi_label:
+            per_row = F.binary_cross_entropy_with_logits(logits, soft, reduction="none").sum(-1)
+            return (weight * per_row).sum(), weight.sum().item() * soft.shape[1]
+        per_row = -(soft * F.log_softmax(logits, -1)).sum(-1)
+        return (weight * per_row).sum(), weight.sum().item()
+
+    return loss
+
+
+def stage2_rows(
+    recipe: str,
+    original: pd.DataFrame,
+    hard: pd.DataFrame,
+    original_per_hard: float,
+    hard_weight: float,
+    seed: int,
+    space: LabelSpace,
+    source_probabilities=None,
+):
+    """(training rows, targets or None, loss or None) of a recipe. None, None: the configured
+    loss on the rows' labels (`mixed` with unit weights, today's stage 2 exactly).
+    `source_probabilities(texts)`: stage 1's probabilities, for `consistency`."""
+    if recipe == "all_rows":
+        rows = pd.concat([original[["id", "text", "label"]], hard[["id", "text", "label"]]])
+        rows = rows.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    else:
+        rows = mix_for_stage2(original, hard, original_per_hard, seed)
+    is_hard = rows["id"].isin(set(hard["id"])).to_numpy(copy=True)
+    if recipe != "consistency" and hard_weight == 1.0:
+        return rows, None, None
+    labels = space.targets(rows["label"])
+    soft = labels if space.multi_label else torch.eye(len(space.labels))[labels].numpy()
+    soft = torch.as_tensor(soft, dtype=torch.float32)
+    if recipe == "consistency":
+        source_text = dict(zip(original["id"], original["text"], strict=True))
+        sources = hard.set_index("id")["source_id"].map(source_text)
+        hard_ids = rows.loc[is_hard, "id"]
+        soft[torch.as_tensor(is_hard)] = torch.as_tensor(
+            source_probabilities(sources.loc[hard_ids].tolist()), dtype=torch.float32
+        )
+    weight = torch.where(torch.as_tensor(is_hard), hard_weight, 1.0).reshape(-1, 1)
+    return rows, torch.cat([soft, weight.float()], dim=1), weighted_soft_loss(space)
+
+
 def run_stage2(
     stage1_dir,
     train_tsv,
@@ -112,6 +193,8 @@ def run_stage2(
     out_dir,
     threads=1,
     card: dict | None = None,
+    recipe: str = "mixed",
+    hard_weight: float = 1.0,
 ):
     settings = from_section(TrainSettings, settings, "finetune")
     hard = read_tsv(hard_tsv)
@@ -124,15 +207,39 @@ def run_stage2(
             record = read_manifest(tmp)
             write_manifest(tmp, **{**record, "kind": "finetuned"})
         return
-    mixed = mix_for_stage2(read_tsv(train_tsv), hard, original_per_hard, settings.seed)
-    log.info("stage 2: %d hard + %d original rows", len(hard), len(mixed) - len(hard))
     model, tokenizer = load_classifier(str(stage1_dir))
+    space = label_space(model)
+
+    def source_probabilities(texts):
+        from textclf.encoding import encode, predict_logits, probabilities_of
+
+        encoded = encode(tokenizer, texts, settings.max_length)
+        logits = predict_logits(model, encoded, tokenizer.pad_token_id)
+        return probabilities_of(logits, space)
+
+    rows, targets, loss = stage2_rows(
+        recipe,
+        read_tsv(train_tsv),
+        hard,
+        original_per_hard,
+        hard_weight,
+        settings.seed,
+        space,
+        source_probabilities,
+    )
+    log.info(
+        "stage 2 (%s, hard rows weighted %g): %d hard + %d original rows",
+        recipe,
+        hard_weight,
+        len(hard),
+        len(rows) - len(hard),
+    )
     base = json.loads((Path(stage1_dir) / "config.json").read_text()).get("_name_or_path", "")
     stage2_card = {**(card or {}), "tags": [*(card or {}).get("tags", []), "hard-examples"]}
     _train_and_save(
         model,
         tokenizer,
-        mixed,
+        rows,
         read_tsv(valid_tsv),
         settings,
         out_dir,
@@ -140,4 +247,6 @@ def run_stage2(
         f"stage 1 of this workflow ({base or stage1_dir})",
         stage2_card,
         "finetuned",
+        targets,
+        loss,
     )

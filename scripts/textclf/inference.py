@@ -1,10 +1,8 @@
-"""A saved model applied to rows: mining, evaluation and prediction (the entry points of the
-`mine`, `evaluate` and `predict` stages in textclf.stages call these).
+"""A saved model applied to rows: evaluation and prediction (the entry points of the
+`evaluate` and `predict` stages in textclf.stages call these; mining is textclf.mining).
 
-Mining keeps the augmented rows the stage-1 model gets wrong (`misclassified.tsv`; for
-multi-label, rows whose predicted label set differs from their label set); `evaluate` writes
-metrics JSON and a per-class TSV on valid and, where it has labels, test; `predict` writes
-`prediction.csv` (id,label; multi-label: the label set joined by the separator).
+`evaluate` writes metrics JSON and a per-class TSV on valid and, where it has labels, test;
+`predict` writes `prediction.csv` (id,label; multi-label: the label set joined by the separator).
 """
 
 from __future__ import annotations
@@ -59,26 +57,6 @@ class Classifier(Predictor):
             self.model, encoded, self.tokenizer.pad_token_id, dtype=AUTOCAST[self.precision]
         )
         return probabilities_of(logits, self.space)
-
-
-def hard_examples(classifier: Classifier, augmented: pd.DataFrame) -> pd.DataFrame:
-    """The augmented rows whose predicted label (set) differs from their label (set)."""
-    if augmented.empty:
-        return augmented.assign(predicted=[], probability=[])
-    predictions = classifier.predict(augmented["text"])
-    scored = pd.concat([augmented.reset_index(drop=True), predictions], axis=1)
-    return scored[scored["predicted"] != scored["label"]].reset_index(drop=True)
-
-
-def mix_for_stage2(
-    original: pd.DataFrame, hard: pd.DataFrame, original_per_hard: float, seed: int
-) -> pd.DataFrame:
-    """All hard rows plus `original_per_hard` original rows per hard row (capped at the
-    training set), sampled with a seed, shuffled."""
-    n_original = min(len(original), round(original_per_hard * len(hard)))
-    sampled = original.sample(n=n_original, random_state=seed)
-    mixed = pd.concat([sampled[["id", "text", "label"]], hard[["id", "text", "label"]]])
-    return mixed.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
 def evaluate_splits(
@@ -151,14 +129,6 @@ def write_metrics(
         write_tsv(per_class_table(metrics), per_class_path)
     if probabilities_path is not None:
         write_tsv(probabilities.astype(str), probabilities_path)
-
-
-def run_mine(stage1_dir, augmented_tsv, out_tsv, max_length=128, threads=1):
-    classifier = Classifier(stage1_dir, threads, max_length)
-    augmented = read_tsv(augmented_tsv)
-    hard = hard_examples(classifier, augmented)
-    log.info("mine: %d of %d augmented rows are misclassified", len(hard), len(augmented))
-    write_tsv(hard, out_tsv)
 
 
 def run_evaluate(

@@ -112,8 +112,13 @@ def augment_stats(experiment: str) -> str:
 
 
 def hard_examples(experiment: str) -> str:
-    """The augmented rows stage 1 gets wrong (`mine`)."""
+    """The augmented rows stage 1 gets wrong or nearly so, their labels checked (`mine`)."""
     return path(experiment, "mine", "misclassified.tsv")
+
+
+def mine_stats(experiment: str) -> str:
+    """What `mine` considered, dropped by reason and kept, with examples of each."""
+    return path(experiment, "mine", "stats.json")
 
 
 def metrics(experiment: str, model: str) -> str:

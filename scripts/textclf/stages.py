@@ -20,6 +20,7 @@ from pathlib import Path
 
 from textclf import layout, registry
 from textclf.config import (
+    STAGE2_ONLY,
     baseline_params,
     card_params,
     finetune_params,
@@ -195,17 +196,23 @@ def augment(settings: dict, paths: Paths, threads: int = 1) -> None:
 
 
 def mine(settings: dict, paths: Paths, threads: int = 1) -> None:
-    """Keep the augmented rows the stage-1 model gets wrong."""
-    from textclf.inference import run_mine
+    """Keep the rewrites stage 1 gets wrong (or nearly so) whose inherited label holds."""
+    from textclf.mining import run_mine
 
     _need(paths, "checkpoint", made_by="train")
     _need(paths, "augmented", made_by="augment")
+    _need(paths, "train", made_by="prepare")
     run_mine(
         stage1_dir=paths["checkpoint"],
         augmented_tsv=paths["augmented"],
+        train_tsv=paths["train"],
         out_tsv=paths["hard"],
+        stats_json=paths["stats"],
+        mine=settings["mine"],
+        llm=settings["llm"],
         max_length=settings["max_length"],
         threads=threads,
+        server_log=paths.get("server"),
     )
 
 
@@ -230,6 +237,8 @@ def finetune(
             out_dir=paths["checkpoint"],
             threads=threads,
             card=settings["card"],
+            recipe=settings["recipe"],
+            hard_weight=settings["hard_weight"],
         ),
         processes,
         log_file,
@@ -487,6 +496,15 @@ def _max_length(s: dict, experiment: str = "", **_) -> dict:
     return {"max_length": s["model"]["max_length"]}
 
 
+def _mine_settings(s: dict, experiment: str = "", **_) -> dict:
+    """The llm section only with the judge on, so the endpoint's settings rerun nothing else."""
+    return {
+        "max_length": s["model"]["max_length"],
+        "mine": s["mine"],
+        "llm": s["llm"] if s["mine"]["judge"] else None,
+    }
+
+
 def _train_settings(s: dict, experiment: str, **_) -> dict:
     return {
         "model": s["model"]["name"],
@@ -498,7 +516,7 @@ def _train_settings(s: dict, experiment: str, **_) -> dict:
 def _finetune_settings(s: dict, experiment: str, **_) -> dict:
     return {
         "training": finetune_params(s),
-        "original_per_hard": s["finetune"]["original_per_hard"],
+        **{k: s["finetune"][k] for k in STAGE2_ONLY},
         "card": card_params(s, experiment),
     }
 
@@ -666,16 +684,22 @@ STAGES: dict[str, Stage] = {
     ),
     "mine": Stage(
         mine,
-        _max_length,
+        _mine_settings,
         lambda e, s, **_: {
             "checkpoint": registry.model_folder(e, "stage1"),
             "augmented": layout.augmented(e),
+            "train": layout.split(e, "train"),
             "hard": layout.hard_examples(e),
+            "stats": layout.mine_stats(e),
+            "server": layout.log(e, "mine_llm_server"),
         },
         {
             "--stage1": "checkpoint: stage 1's folder",
             "--augmented": "augmented: augmented.tsv",
+            "--train": "train: train.tsv (the rewrites' sources)",
             "--out": "hard: hard rows",
+            "--stats": "stats: stats.json",
+            "--server-log": "server: the log of the LLM server the judge starts",
         },
     ),
     "finetune": Stage(

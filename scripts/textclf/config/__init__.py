@@ -21,7 +21,13 @@ The Snakefile imports this package, so it needs only the standard library and Py
 from textclf.config.classes import from_section, settings_class
 from textclf.config.dataset import dataset_labels
 from textclf.config.messages import SettingsError
-from textclf.config.params import baseline_params, card_params, finetune_params, training_params
+from textclf.config.params import (
+    STAGE2_ONLY,
+    baseline_params,
+    card_params,
+    finetune_params,
+    training_params,
+)
 from textclf.config.record import settings_text, write_settings
 from textclf.config.resolve import deep_merge, experiment_settings, member_settings
 from textclf.config.schema import SCHEMA_PATH, SECTIONS, default, fill_defaults
@@ -34,6 +40,7 @@ from textclf.config.schema import _section_node as _section_node  # isort: skip
 __all__ = [
     "SCHEMA_PATH",
     "SECTIONS",
+    "STAGE2_ONLY",
     "SettingsError",
     "baseline_params",
     "card_params",

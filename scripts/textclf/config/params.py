@@ -16,9 +16,13 @@ def training_params(settings: dict) -> dict:
     }
 
 
+# finetune's settings that are not training settings: how stage 2 builds its rows
+STAGE2_ONLY = ("original_per_hard", "recipe", "hard_weight")
+
+
 def finetune_params(settings: dict) -> dict:
     """Stage 2's training settings: stage 1's, overridden by the finetune section."""
-    overrides = {k: v for k, v in settings["finetune"].items() if k != "original_per_hard"}
+    overrides = {k: v for k, v in settings["finetune"].items() if k not in STAGE2_ONLY}
     return {**training_params(settings), **overrides}
 
 

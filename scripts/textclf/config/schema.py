@@ -22,6 +22,7 @@ SECTIONS = (
     "finetune",
     "llm",
     "augment",
+    "mine",
     "baselines",
     "push",
     "search",

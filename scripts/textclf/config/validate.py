@@ -5,6 +5,7 @@ model, settings that need the other problem type, the positive label)."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from textclf import registry
@@ -77,6 +78,7 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
             f"{where}.augment.similarity_band: low {band[0]} is above high {band[1]}"
         )
     _check_search_space(f"{where}.search.space", settings["search"]["space"])
+    _check_mine(f"{where}.mine", settings["mine"])
     uri = settings["tracking"]["uri"]
     if uri is not None and urlsplit(uri).password is not None:
         raise SettingsError(
@@ -127,12 +129,30 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
             f"{where}.positive_label: {positive!r} is not a label of "
             f"{settings['dataset']}/train.tsv ({', '.join(sorted(labels))})"
         )
+    unknown = sorted(set(settings["mine"]["label_descriptions"]) - set(labels or ()))
+    if labels and unknown:
+        raise SettingsError(
+            f"{where}.mine.label_descriptions: {', '.join(map(repr, unknown))} is not a label of "
+            f"{settings['dataset']}/train.tsv ({', '.join(sorted(labels))})"
+        )
     for stage in ("train", "finetune"):
         if settings[stage]["metric"] == "f1_positive" and problem_type == MULTI:
             raise SettingsError(
                 f"{where}.{stage}.metric: 'f1_positive' has no meaning for "
                 f"the multi-label dataset {settings['dataset']}"
             )
+
+
+def _check_mine(where: str, mine: dict) -> None:
+    if mine["relabel"] and not mine["judge"]:
+        raise SettingsError(f"{where}.relabel: true needs judge: true (the judge's label)")
+    for pattern in mine["fact_patterns"]:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise SettingsError(
+                f"{where}.fact_patterns: {pattern!r} is not a regular expression ({error})"
+            ) from None
 
 
 def _check_search_space(where: str, space: dict) -> None:
