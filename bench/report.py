@@ -24,6 +24,8 @@ def write(out: Path = REPO / "BENCHMARKS.md") -> None:
     lines += speed_section(read_results("speed"))
     lines += int8_backends_section(read_results("int8_backends"))
     lines += compression_section(read_results("compression"))
+    lines += llm_servers_section(read_results("llm_servers"))
+    lines += full_augment_section(read_results("full_augment"))
     notes = BENCH / "BENCHMARKS_NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -403,6 +405,59 @@ def compression_section(runs: dict) -> list[str]:
                 f"(one seed): {held}."
             )
     return lines
+
+
+def llm_servers_section(r: dict) -> list[str]:
+    """Replies/s of the embedded LLM per server layout (bench/llm_servers.py), if it ran."""
+    if not r:
+        return []
+    lines = [
+        "",
+        "## The embedded LLM on two cores",
+        "",
+        f"Written by `bench/llm_servers.py` (command: `{r['command']}`; raw numbers: "
+        f"`bench/llm_servers_results.json`), {r['date']}, on {r['machine']}, alone. SmolLM2-135M "
+        f"(Q4_1) rewriting the same {r['rows']} WNUT-2020 training rows with the workflow's "
+        f"prompt, {r['threads']} threads in all; time from the first request to the last reply.",
+        "",
+        "| server processes | threads each | requests in flight | replies/s | seconds "
+        "| start-up s |",
+        "|---|---|---|---|---|---|",
+    ]
+    best = max(r["layouts"], key=lambda x: x["replies_per_s"])
+    for x in r["layouts"]:
+        lines.append(
+            f"| {x['servers']} | {x['threads_per_server']} | {x['workers']} "
+            f"| {x['replies_per_s']:.2f} | {x['seconds']} | {x['startup_s']} |"
+        )
+    lines += [
+        "",
+        f"Most replies/s: {best['servers']} process(es) of {best['threads_per_server']} "
+        f"thread(s) with {best['workers']} requests in flight (`llm.local_servers: "
+        f"{best['servers']}`, `llm.workers: {best['workers']}`).",
+    ]
+    return lines
+
+
+def full_augment_section(r: dict) -> list[str]:
+    """The rewrite of every WNUT-2020 training row (bench/full_augment.py), as far as it got."""
+    if not r:
+        return []
+    return [
+        "",
+        "## Every WNUT-2020 training row rewritten",
+        "",
+        f"Written by `bench/full_augment.py` (command: `{r['command']}`; raw numbers: "
+        f"`bench/full_augment_results.json`), {r['date']}, on {r['machine']}. "
+        f"{r['replies']} of {r['requested']} rows have a reply in the journal after "
+        f"{r['seconds'] / 3600:.1f} h of requests over {r['parts']} part(s) "
+        f"({r['replies_per_s']:.2f} replies/s; {r['alone']}). "
+        + (
+            f"Kept after the filters: {r['kept']} ({r['counts']})."
+            if r.get("kept") is not None
+            else "The filters run once every row has its reply."
+        ),
+    ]
 
 
 def main() -> None:

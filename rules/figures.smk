@@ -83,6 +83,7 @@ use rule figures as figures_multilabel with:
 use rule figures as hardest_examples with:
     input:
         hard=layout.hard_examples("{experiment}"),
+        mine_stats=layout.mine_stats("{experiment}"),
     output:
         hardest_examples=report(
             layout.figure("{experiment}", "hardest_examples"),

@@ -111,6 +111,25 @@ def test_hardest_examples_table_lists_confident_mistakes_first(tmp_path):
     assert "2 of 3 hard rows" in page
 
 
+def test_hardest_examples_page_shows_what_mining_dropped_and_kept(tmp_path):
+    hard = pd.DataFrame({"text": ["y"], "label": ["a"], "predicted": ["b"], "probability": ["0.9"]})
+    stats = {
+        "considered": 5,
+        "dropped_facts": 3,
+        "kept_errors": 1,
+        "examples": {
+            "facts": [{"source_text": "4,591 died", "text": "many died <i>", "label": "a"}],
+            "error": [],
+        },
+    }
+    path = tmp_path / "hard.html"
+    figures.hardest_examples_html(hard, path, stats=stats)
+    page = path.read_text()
+    assert "<td>dropped facts</td><td>3</td>" in page and "<td>kept errors</td><td>1</td>" in page
+    assert "<h3>facts</h3>" in page and "<td>4,591 died</td>" in page
+    assert "many died &lt;i&gt;" in page and "<h3>error</h3>" not in page  # none to show
+
+
 def test_the_hardest_examples_job_reads_only_the_mined_rows(tmp_path):
     # The rule's only input is misclassified.tsv: drawing must not touch the splits.
     hard = pd.DataFrame({"text": ["y"], "label": ["a"], "predicted": ["b"], "probability": ["0.9"]})

@@ -308,22 +308,55 @@ def embedding_map(embeddings: np.ndarray, gold, space: LabelSpace, path, seed: i
     _save(fig, path)
 
 
-def hardest_examples_html(hard: pd.DataFrame, path, n: int = 25) -> None:
-    """The mined rows the stage-1 model got wrong most confidently, as an HTML table."""
+def hardest_examples_html(hard: pd.DataFrame, path, n: int = 25, stats: dict | None = None):
+    """What mining did, as an HTML page: the counts of `mine/stats.json` (rows considered,
+    dropped by reason, kept as errors and as near misses) with examples of each, then the hard
+    rows the stage-1 model got wrong most confidently."""
+    e = html.escape
+    counts = examples = ""
+    if stats is not None:
+        counts = "".join(
+            f"<tr><td>{e(k.replace('_', ' '))}</td><td>{v}</td></tr>"
+            for k, v in stats.items()
+            if k != "examples"
+        )
+        counts = f"<h2>Counts</h2><table border='1' cellpadding='4'>{counts}</table>"
+        for reason, shown in stats.get("examples", {}).items():
+            if not shown:
+                continue
+            cells = "".join(
+                "<tr>"
+                + "".join(
+                    f"<td>{e('' if row.get(c) is None else str(row.get(c)))}</td>"
+                    for c in EXAMPLE_COLUMNS
+                )
+                + "</tr>"
+                for row in shown
+            )
+            head = "".join(f"<th>{e(c.replace('_', ' '))}</th>" for c in EXAMPLE_COLUMNS)
+            examples += (
+                f"<h3>{e(reason.replace('_', ' '))}</h3>"
+                f"<table border='1' cellpadding='4'><tr>{head}</tr>{cells}</table>"
+            )
+        examples = f"<h2>Examples of each</h2>{examples}" if examples else ""
     top = hard.assign(probability=hard["probability"].astype(float))
     top = top.sort_values("probability", ascending=False).head(n)
     rows = "".join(
-        f"<tr><td>{html.escape(r.text)}</td><td>{html.escape(r.label)}</td>"
-        f"<td>{html.escape(r.predicted)}</td><td>{r.probability:.3f}</td></tr>"
+        f"<tr><td>{e(r.text)}</td><td>{e(r.label)}</td>"
+        f"<td>{e(r.predicted)}</td><td>{r.probability:.3f}</td></tr>"
         for r in top.itertuples()
     )
     write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Hardest examples</title></head>"
-        f"<body><p>{len(top)} of {len(hard)} hard rows, most confident mistakes first.</p>"
+        f"<body>{counts}{examples}<h2>Hardest examples</h2>"
+        f"<p>{len(top)} of {len(hard)} hard rows, most confident mistakes first.</p>"
         "<table border='1' cellpadding='4'><tr><th>augmented text</th><th>label</th>"
         f"<th>stage-1 prediction</th><th>probability</th></tr>{rows}</table></body></html>\n",
         path,
     )
+
+
+EXAMPLE_COLUMNS = ["source_text", "text", "label", "judge_label", "source_probability", "margin"]
 
 
 def sentence_embeddings(model_dir, texts, max_length: int = 128, threads: int = 1) -> np.ndarray:
@@ -416,7 +449,13 @@ DRAWERS = {
         d.space,
         path,
     ),
-    "hardest_examples": lambda d, path: hardest_examples_html(read_tsv(d.inputs["hard"]), path),
+    "hardest_examples": lambda d, path: hardest_examples_html(
+        read_tsv(d.inputs["hard"]),
+        path,
+        stats=json.loads(Path(d.inputs["mine_stats"]).read_text())
+        if d.inputs.get("mine_stats")
+        else None,
+    ),
 }
 
 

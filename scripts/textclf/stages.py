@@ -585,6 +585,7 @@ def _figure_paths(e: str, s: dict, out_dir=None, **_) -> dict:
     inputs = layout.figure_inputs(e, folders)
     if s["hard_examples"]:
         inputs["hard"] = layout.hard_examples(e)
+        inputs["mine_stats"] = layout.mine_stats(e)
     dataset = layout.dataset_json(e)
     multi_label = False
     if Path(dataset).exists():  # the figures a multi-label experiment draws

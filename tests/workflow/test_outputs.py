@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from textclf.mining import HARD_COLUMNS
 from textclf.tsv import read_tsv
 from workflow.helpers import AUGMENT_ROWS
 
@@ -43,10 +44,12 @@ def test_every_output_has_its_columns_and_rows(workflow):
     assert (os.stat(out / "augment" / "augmented.tsv").st_mode & 0o222) == 0
 
     hard = read_tsv(out / "mine" / "misclassified.tsv")
-    columns = ["id", "source_id", "text", "label", "predicted", "probability"]
-    assert hard.columns.tolist() == columns
+    assert hard.columns.tolist() == HARD_COLUMNS
     assert set(hard["id"]) <= set(augmented["id"])
-    assert (hard["predicted"] != hard["label"]).all()
+    assert (hard["predicted"] != hard["label"]).all() and (hard["kind"] == "error").all()
+    mined = json.loads((out / "mine" / "stats.json").read_text())
+    assert mined["considered"] == len(augmented) and mined["kept_errors"] == len(hard)
+    assert mined["kept_errors"] + mined["dropped_not_hard"] == len(augmented)
     assert (os.stat(out / "mine" / "misclassified.tsv").st_mode & 0o222) == 0
 
     for stage in ("stage1", "finetuned"):
