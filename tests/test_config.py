@@ -9,6 +9,7 @@ import yaml
 from conftest import DEMO, EMOTIONS, REPO
 
 from textclf import config as contract
+from textclf import packaged
 from textclf.augment import LLMSettings
 from textclf.baselines import ScratchSettings, TfidfSettings
 from textclf.config import SettingsError, check, experiment_settings, from_section
@@ -92,8 +93,10 @@ def test_resolved_settings_hold_every_key_with_defaults_and_merge_at_every_depth
 
 def test_config_yaml_and_presets_pass_and_repeat_no_default():
     config = demo_config()
+    mpnet = REPO / "presets" / "wnut2020_mpnet.yaml"
     for preset in sorted((REPO / "presets").glob("*.yaml")):
-        config = contract.deep_merge(config, yaml.safe_load(preset.read_text()))
+        if preset != mpnet:
+            config = contract.deep_merge(config, yaml.safe_load(preset.read_text()))
     resolved = check(config)
     assert set(resolved) == {
         "demo",
@@ -104,6 +107,17 @@ def test_config_yaml_and_presets_pass_and_repeat_no_default():
         "imdb_aspect",
         "wnut2020",
     }
+    # the mpnet preset passes where its model is installed, else it names the command
+    with_mpnet = contract.deep_merge(config, yaml.safe_load(mpnet.read_text()))
+    try:
+        packaged.check_installed("all-mpnet-base-v2")
+    except packaged.NotInstalled:
+        with pytest.raises(
+            SettingsError, match=r"wnut2020_mpnet\.model\.name: .*setup\.sh --mpnet"
+        ):
+            check(with_mpnet)
+    else:
+        assert check(with_mpnet)["wnut2020_mpnet"]["model"]["name"] == "all-mpnet-base-v2"
     top = yaml.safe_load((REPO / "config.yaml").read_text())
     assert not set(top) & set(contract.SECTIONS), "config.yaml sets defaults of its own"
 

@@ -11,13 +11,13 @@ PACKAGE = REPO / "scripts" / "textclf"
 # torch; registry names its classes as "module:Class" strings, loaded only when needed.
 LAYERS = [
     {"layout"},  # where the files are: standard library only
-    {"tsv", "labels", "logs", "preprocess", "llm_server", "registry", "machine"},
+    {"tsv", "labels", "logs", "preprocess", "llm_server", "registry", "machine", "packaged"},
     {"config", "metrics", "llm_requests", "download", "push", "speed"},
     {"thresholds", "model_card", "prepare", "significance"},
     {"comparison", "evidence"},
     {"encoding", "modeling", "predictor", "epochs", "distributed"},
     {"training", "inference", "baselines", "similarity", "augment", "search", "ensemble"},
-    {"finetuning", "figures", "tracking", "compression", "pruning", "distillation"},
+    {"finetuning", "figures", "tracking", "compression", "pruning", "distillation", "mining"},
     {"stages"},  # one entry point per stage, over what the stages do
     {"cli", "__main__"},  # the command line, over the entry points
 ]

@@ -153,7 +153,8 @@ def ask_all(
 ) -> tuple[list[str | None], Counter]:
     """Every request's reply (None where retries ran out), sent by `llm.workers` threads, and
     the counts: `sent`, `from_journal`, `failed_<reason>`. A reply the journal holds for the
-    same request is reused, not requested again. A log line every tenth of the requests says
+    same request is reused, not requested again; the first request sent goes alone, the rest
+    side by side. A log line every tenth of the requests says
     how many are done, the replies/s and the time left. Raises FatalLLMError at the first
     error retrying cannot fix."""
     temperature = llm.temperature if temperature is None else temperature
@@ -228,9 +229,18 @@ def ask_all(
             progress()
         return reply
 
+    # The first request the journal cannot answer goes alone: a wrong key, model or address
+    # then fails once, not once per worker.
+    replies, alone = [], 0
+    while alone < total:
+        asked = counts["sent"] + counts["failed"]
+        replies.append(run(requests[alone]))
+        alone += 1
+        if counts["sent"] + counts["failed"] > asked:
+            break
     with ThreadPoolExecutor(max_workers=llm.workers) as pool:
-        futures = [pool.submit(run, request) for request in requests]
-        replies = [future.result() for future in futures]
+        futures = [pool.submit(run, request) for request in requests[alone:]]
+        replies += [future.result() for future in futures]
     del counts["failed"]
     return replies, counts
 

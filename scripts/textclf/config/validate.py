@@ -8,7 +8,7 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from textclf import registry
+from textclf import packaged, registry
 from textclf.config.dataset import dataset_labels
 from textclf.config.messages import SettingsError, _one_line, _unknown_keys
 from textclf.config.resolve import experiment_settings
@@ -79,6 +79,17 @@ def _check_combinations(where: str, settings: dict, own: dict) -> None:
         )
     _check_search_space(f"{where}.search.space", settings["search"]["space"])
     _check_mine(f"{where}.mine", settings["mine"])
+    try:
+        packaged.check_installed(settings["model"]["name"])
+    except packaged.NotInstalled as error:
+        raise SettingsError(f"{where}.model.name: {error}") from None
+    pruned = [m for m in settings["compress"]["models"] if m.startswith("pruned")]
+    if packaged.packaged_name(settings["model"]["name"]) == "all-mpnet-base-v2" and pruned:
+        raise SettingsError(
+            f"{where}.compress.models: {', '.join(pruned)} cannot be made from all-mpnet-base-v2 "
+            "(structured pruning does not support MPNet's shared relative position bias); "
+            "distilled and the ONNX kinds can"
+        )
     uri = settings["tracking"]["uri"]
     if uri is not None and urlsplit(uri).password is not None:
         raise SettingsError(
