@@ -33,6 +33,7 @@ from textclf.tsv import read_tsv
 
 NAME = "wnut2020"
 KEPT = BENCH / "full_augment" / NAME / "journal.jsonl"
+EARLIER = BENCH / "seeds" / NAME / "augment" / "journal.jsonl"
 
 
 def journal_lines(path) -> list[dict]:
@@ -76,9 +77,11 @@ def main() -> None:
     }
     configs = [f"presets/{NAME}.yaml", common.override_file(f"{NAME}_full_augment", overrides)]
     live = REPO / layout.path(NAME, "augment", "journal.jsonl")
-    if KEPT.exists() and len(journal_lines(KEPT)) > len(journal_lines(live)):
+    # an earlier part's replies, and the preset's 200 rows (the same requests) from bench/seeds
+    known = {e["key"]: e for path in (EARLIER, KEPT, live) for e in journal_lines(path)}
+    if len(known) > len(journal_lines(live)):
         live.parent.mkdir(parents=True, exist_ok=True)
-        live.write_text(KEPT.read_text())  # an earlier part's replies
+        live.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in known.values()))
     before = len(journal_lines(live))
     command = [
         sys.executable,

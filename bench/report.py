@@ -26,6 +26,7 @@ def write(out: Path = REPO / "BENCHMARKS.md") -> None:
     lines += compression_section(read_results("compression"))
     lines += llm_servers_section(read_results("llm_servers"))
     lines += full_augment_section(read_results("full_augment"))
+    lines += hard_examples_section(read_results("hard_examples"))
     notes = BENCH / "BENCHMARKS_NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
@@ -99,36 +100,83 @@ def seeds_section(runs: dict) -> list[str]:
             "rows; 1,000 resamples), its p-value, Holm's correction over the split's "
             "comparisons, McNemar's exact p on the first seed's models (accuracy), and the "
             "seeds a paired t-test over seeds would need for 80 % power at the observed size.",
-            "",
-            "| model | valid accuracy, mean | min - max |",
-            "|---|---|---|",
         ]
-        by_model: dict[str, list[float]] = {}
-        for row in r["scores"]:
-            by_model.setdefault(row["model"], []).append(row["score"])
-        for model, values in by_model.items():
-            lines.append(
-                f"| {model} | {sum(values) / len(values):.4f} | "
-                f"{min(values):.4f} - {max(values):.4f} |"
-            )
+        lines += scores_table(r["scores"]) + significance_rows(r["significance"])
+        lines += ["", *[f"- {sentence}" for sentence in r["sentences"]]]
+    return lines
+
+
+def scores_table(scores: list[dict]) -> list[str]:
+    """Mean valid accuracy over seeds, with min and max, per model."""
+    lines = ["", "| model | valid accuracy, mean | min - max | seeds |", "|---|---|---|---|"]
+    by_model: dict[str, list[float]] = {}
+    for row in scores:
+        by_model.setdefault(row["model"], []).append(row["score"])
+    for model, values in by_model.items():
+        lines.append(
+            f"| {model} | {sum(values) / len(values):.4f} | "
+            f"{min(values):.4f} - {max(values):.4f} | {len(values)} |"
+        )
+    return lines
+
+
+def significance_rows(significance: list[dict]) -> list[str]:
+    """The paired tests' table (textclf.evidence's significance table)."""
+    lines = [
+        "",
+        "| comparison | split | metric | difference (points) | 95 % CI | p | p (Holm) "
+        "| p McNemar | seeds | seeds for 80 % power | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in significance:
+        power = row["seeds_for_power"]
+        power = "" if power != power else f"{power:.0f}"  # NaN: one seed, no spread
+        mcnemar = row["p_mcnemar"]
+        mcnemar = "" if mcnemar != mcnemar else f"{mcnemar:.3g}"
+        lines.append(
+            f"| {row['comparison']} | {row['split']} | {row['metric']} "
+            f"| {100 * row['difference']:+.2f} | {100 * row['low']:+.2f} to "
+            f"{100 * row['high']:+.2f} | {row['p_bootstrap']:.3g} | {row['p_holm']:.3g} "
+            f"| {mcnemar} | {row['seeds']} | {power} | {row['verdict']} |"
+        )
+    return lines
+
+
+def hard_examples_section(samples: dict) -> list[str]:
+    """The hard-example method against its controls (bench/hard_examples.py), per sample."""
+    done = {name: r for name, r in samples.items() if "significance" in r}
+    if not done:
+        return []
+    lines = ["", "## Does fine-tuning on hard examples help? (WNUT-2020)"]
+    for sample, r in done.items():
+        rows = "every training row" if sample == "all" else f"a seeded sample of {sample} rows"
+        rewrites = r["rewrites"]
         lines += [
             "",
-            "| comparison | split | metric | difference (points) | 95 % CI | p | p (Holm) "
-            "| p McNemar | seeds | seeds for 80 % power | verdict |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            f"### Trained on {rows}",
+            "",
+            f"Written by `bench/hard_examples.py` (command: `{r['command']}`; raw numbers: "
+            "`bench/hard_examples_results.json`, each arm's evaluated files in "
+            f"`bench/hard_examples/{sample}/`), {r['date']}, on {r['machine']}, alone. Seeds "
+            f"{r['seeds']}, the same in every arm. Rewrites: one by SmolLM2-135M for "
+            f"{rewrites['rows_with_reply']} of the {rewrites['rows']} training rows (as many as "
+            f"the full augmentation had done), {rewrites['kept']} kept by augment's filters. "
+            f"Label-keeping mining: `{json.dumps(r['keep_settings'])}`. The controls train "
+            "stage 2 on as many random rewrites, or as many original rows, as label-keeping "
+            "mining kept. Scores on valid; differences with the two-level bootstrap as above.",
         ]
-        for row in r["significance"]:
-            power = row["seeds_for_power"]
-            power = "" if power != power else f"{power:.0f}"  # NaN: one seed, no spread
-            mcnemar = row["p_mcnemar"]
-            mcnemar = "" if mcnemar != mcnemar else f"{mcnemar:.3g}"
-            lines.append(
-                f"| {row['comparison']} | {row['split']} | {row['metric']} "
-                f"| {100 * row['difference']:+.2f} | {100 * row['low']:+.2f} to "
-                f"{100 * row['high']:+.2f} | {row['p_bootstrap']:.3g} | {row['p_holm']:.3g} "
-                f"| {mcnemar} | {row['seeds']} | {power} | {row['verdict']} |"
-            )
+        lines += scores_table(r["scores"]) + significance_rows(r["significance"])
         lines += ["", *[f"- {sentence}" for sentence in r["sentences"]]]
+        for name, runs in r["mining"].items():
+            if runs:
+                totals: dict[str, int] = {}
+                for stats in runs:
+                    for key, value in stats.items():
+                        if isinstance(value, int):
+                            totals[key] = totals.get(key, 0) + value
+                lines.append(
+                    f"- Mining `{name}`, summed over {len(runs)} seeds: `{json.dumps(totals)}`"
+                )
     return lines
 
 

@@ -1,0 +1,116 @@
+"""The embedded SmolLM2 server, for real: two server processes answer requests side by side,
+and an augment killed mid-run resumes from its journal without asking any answered request
+again."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from conftest import DEMO, REPO
+
+from textclf.augment import LLMSettings, Request, ask_all, llm_client, messages_for
+from textclf.config import from_section
+from textclf.tsv import read_tsv
+
+LLM = {"base_url": "local", "local_servers": 2, "workers": 4, "max_tokens": 24, "seed": 7}
+
+
+def server_children() -> dict[int, float]:
+    """pid -> CPU seconds of this process's llama_cpp.server children."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"llama_cpp.server" in command:
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf(
+                "SC_CLK_TCK"
+            )
+    return found
+
+
+def test_two_embedded_servers_answer_requests_side_by_side():
+    settings = from_section(LLMSettings, LLM, "llm")
+    texts = read_tsv(DEMO / "train.tsv")["text"][:8]
+    requests = [Request(f"r{i}", 1, messages_for(text), 7 + i) for i, text in enumerate(texts)]
+    with llm_client(settings, threads=2) as client:
+        assert len({c.base_url for c in client.clients}) == 2
+        before = server_children()
+        assert len(before) == 2
+        replies, counts = ask_all(requests, client, settings)
+        after = server_children()
+    assert counts["sent"] == 8 and all(reply and reply.strip() for reply in replies)
+    # both processes generated: each spent CPU time on the requests, not only on loading
+    assert all(after[pid] - before[pid] > 0.2 for pid in before), (before, after)
+    assert not server_children()  # both stopped with the client
+
+
+def journal_keys(path: Path) -> list[str]:
+    keys = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            keys.append(json.loads(line)["key"])
+        except json.JSONDecodeError:  # a line the kill cut short
+            continue
+    return keys
+
+
+def test_a_killed_augment_resumes_from_its_journal_without_asking_twice(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "default_experiment": "local",
+                "experiments": {
+                    "local": {
+                        "dataset": str(DEMO),
+                        "llm": LLM,
+                        "augment": {"max_rows": 10, "variants": 2},
+                    }
+                },
+            }
+        )
+    )
+    out, stats = tmp_path / "augment" / "augmented.tsv", tmp_path / "augment" / "stats.json"
+    journal = out.parent / "journal.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "textclf",
+        "augment",
+        "--config",
+        str(config),
+        "--threads",
+        "2",
+        "--train",
+        str(DEMO / "train.tsv"),
+        "--out",
+        str(out),
+        "--stats",
+        str(stats),
+        "--server-log",
+        str(tmp_path / "server.log"),
+    ]
+    job = subprocess.Popen(command, cwd=REPO, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not journal.exists() or len(journal_keys(journal)) < 4:
+        assert time.monotonic() < deadline and job.poll() is None
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)  # the augment and both of its servers
+    job.wait()
+    assert not out.exists() and not stats.exists()
+    answered = set(journal_keys(journal))
+    assert 4 <= len(answered) < 20
+
+    subprocess.run(command, cwd=REPO, check=True)
+    keys = journal_keys(journal)
+    assert len(keys) == len(set(keys)) == 20  # every request answered once, none asked twice
+    counts = json.loads(stats.read_text())
+    assert counts["from_journal"] == len(answered) and counts["sent"] == 20 - len(answered)
