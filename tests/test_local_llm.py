@@ -1,6 +1,6 @@
 """The embedded SmolLM2 server, for real: two server processes answer requests side by side,
-and an augment killed mid-run resumes from its journal without asking any answered request
-again."""
+an augment killed mid-run resumes from its journal without asking any answered request again,
+and mining's label judge asks it once per candidate rewrite."""
 
 import json
 import os
@@ -15,7 +15,10 @@ from conftest import DEMO, REPO
 
 from textclf.augment import LLMSettings, Request, ask_all, llm_client, messages_for
 from textclf.config import from_section
-from textclf.tsv import read_tsv
+from textclf.finetuning import run_stage1
+from textclf.labels import LabelSpace
+from textclf.mining import run_mine
+from textclf.tsv import read_tsv, write_tsv
 
 LLM = {"base_url": "local", "local_servers": 2, "workers": 4, "max_tokens": 24, "seed": 7}
 
@@ -114,3 +117,38 @@ def test_a_killed_augment_resumes_from_its_journal_without_asking_twice(tmp_path
     assert len(keys) == len(set(keys)) == 20  # every request answered once, none asked twice
     counts = json.loads(stats.read_text())
     assert counts["from_journal"] == len(answered) and counts["sent"] == 20 - len(answered)
+
+
+def test_mining_asks_the_real_judge_once_per_candidate(tiny_bert, tmp_path):
+    (tmp_path / "dataset.json").write_text(
+        json.dumps(LabelSpace(("INFORMATIVE", "UNINFORMATIVE")).to_json())
+    )
+    training = {"epochs": 1, "unfreeze": "none", "learning_rate": 1e-3, "mixed_precision": "none"}
+    stage1 = tmp_path / "stage1"
+    run_stage1(
+        str(tiny_bert), DEMO / "train.tsv", DEMO / "valid.tsv", tmp_path / "dataset.json",
+        training, stage1,
+    )  # fmt: skip
+    sources = read_tsv(DEMO / "train.tsv").head(6)
+    rewrites = sources.assign(source_id=sources["id"], id=sources["id"] + "-aug1")
+    rewrites["text"] = "Reportedly, " + rewrites["text"]
+    write_tsv(rewrites[["id", "source_id", "text", "label"]], tmp_path / "augmented.tsv")
+    mine = {"judge": True, "max_margin": 1.0}  # every rewrite a candidate (error or near miss)
+
+    def mined():
+        run_mine(
+            stage1, tmp_path / "augmented.tsv", DEMO / "train.tsv", tmp_path / "hard.tsv",
+            tmp_path / "stats.json", mine, LLM, threads=2,
+        )  # fmt: skip
+        return read_tsv(tmp_path / "hard.tsv"), json.loads((tmp_path / "stats.json").read_text())
+
+    hard, stats = mined()
+    judged = {k: v for k, v in stats.items() if k.startswith("dropped_judge")}
+    assert stats["kept_errors"] + stats["kept_near_misses"] + sum(judged.values()) == 6, stats
+    assert set(hard["judge_label"]) <= {"INFORMATIVE", "UNINFORMATIVE"}
+    assert (hard["judge_label"] == hard["label"]).all()  # without relabel, only agreement stays
+    journal = tmp_path / "judge_journal.jsonl"
+    assert len(journal_keys(journal)) == 6
+    again, _ = mined()  # the journal answers every question: nothing is asked twice
+    assert len(journal_keys(journal)) == 6
+    assert again.equals(hard)

@@ -281,7 +281,7 @@ def run_mine(
     judge = None
     if settings.judge:
         judge = _llm_judge(
-            classifier.space, mine, llm, Path(augmented_tsv).parent, threads, server_log
+            classifier.space, settings, llm, Path(augmented_tsv).parent, threads, server_log
         )
     hard, stats = mine_rows(classifier, augmented, sources, settings, judge)
     log.info(
