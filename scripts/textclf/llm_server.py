@@ -59,6 +59,8 @@ def local_server(
         "--verbose",
         "False",
     ]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path or "/dev/null", "ab")
     server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
