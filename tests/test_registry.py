@@ -119,8 +119,18 @@ def test_an_int8_copy_of_the_distilled_model_brings_the_distilled_model_with_it(
 
 
 def test_a_folder_without_a_manifest_or_of_an_unknown_kind_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no manifest.json saying what kind"):
+    from textclf.tsv import DataError
+
+    with pytest.raises(DataError, match="no such model folder"):
+        registry.load_predictor(tmp_path / "missing")
+    with pytest.raises(DataError, match="no manifest.json saying what kind.*cut short"):
+        registry.load_predictor(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(DataError, match="no manifest.json.*Hugging Face folder"):
+        registry.load_predictor(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(DataError, match="manifest.json: not valid JSON"):
         registry.load_predictor(tmp_path)
     registry.write_manifest(tmp_path, "sentencepiece-svm", parameters=1, train_seconds=1)
-    with pytest.raises(ValueError, match="unknown model kind 'sentencepiece-svm'"):
+    with pytest.raises(DataError, match="unknown model kind 'sentencepiece-svm'"):
         registry.footprint(tmp_path)

@@ -38,7 +38,7 @@ from textclf.epochs import EarlyStopping, EpochCallback, notify
 from textclf.labels import LabelSpace
 from textclf.metrics import selection_metric
 from textclf.predictor import Predictor
-from textclf.registry import read_manifest, write_manifest
+from textclf.registry import read_manifest, text_facts, write_manifest
 from textclf.tsv import atomic_path, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
@@ -275,6 +275,7 @@ def run_baseline(
             seconds,
             label_space=space.to_json(),
             settings=asdict(config),
+            preprocess=text_facts(dataset_json)["preprocess"],
         )
         if history is not None:
             write_tsv(history.astype(str), tmp / "history.tsv")

@@ -93,16 +93,68 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument(f"--{option}", **OPTIONS[option](name))
         for flag, dest, what, is_path in _flags(stage):
             sub.add_argument(flag, dest=("path:" if is_path else "") + dest, help=what, **PATH)
+        if name == "predict":
+            _texts_flags(sub)
     return main
 
 
+def _texts_flags(sub) -> None:
+    """predict's flags for labelling texts like pipeline(), no configuration needed."""
+    group = sub.add_argument_group(
+        "labelling texts (no configuration needed with --model FOLDER; without --text or "
+        "--input and without a config.yaml here, the texts come from standard input)"
+    )
+    group.add_argument("--text", action="append", help="a text to label (repeatable)")
+    group.add_argument(
+        "--input",
+        metavar="FILE",
+        help="texts: a .tsv/.csv with a text column (and id), .jsonl with text, else one per "
+        "line; - for standard input",
+    )
+    group.add_argument("--format", choices=("csv", "jsonl"), help="default: csv (or --out's)")
+    group.add_argument("--top-k", type=int, default=1, help="labels per text (single-label)")
+    group.add_argument("--batch-size", type=int, default=64)
+
+
 PATH = {"metavar": "PATH", "default": None}
+
+
+def label_texts(args: argparse.Namespace) -> None:
+    """`predict` on texts (--text, --input or standard input): with --model FOLDER nothing else
+    is needed; a model kind's folder is found through the configuration."""
+    import pandas as pd
+
+    from textclf.inference import read_texts, run_label
+    from textclf.tsv import DataError
+
+    model = args.model
+    if model is None or not Path(model).exists() and model in registry.KINDS:
+        if not Path("config.yaml").is_file():
+            sys.exit("--model: give a model folder (no config.yaml here to find a model kind in)")
+        experiment, settings = resolve(["config.yaml", *args.config], args.experiment)
+        model = STAGES["predict"].paths(experiment, settings, model=model)["model"]
+    try:
+        texts = pd.DataFrame({"text": args.text}) if args.text else read_texts(args.input or "-")
+        run_label(
+            model,
+            texts,
+            getattr(args, "path:prediction", None),
+            args.format,
+            args.top_k,
+            args.batch_size,
+            args.threads,
+        )
+    except DataError as error:
+        sys.exit(str(error))
 
 
 def run(args: argparse.Namespace) -> None:
     """Call the stage's entry point with the experiment's settings and the paths: the
     workflow's, or those the flags give."""
     stage = STAGES[args.stage]
+    if args.stage == "predict" and (args.text or args.input or not Path("config.yaml").is_file()):
+        label_texts(args)
+        return
     experiment, settings = resolve(["config.yaml", *args.config], args.experiment)
     given = {k: v for k, v in vars(args).items() if v is not None}
     common = {"stage", "config", "experiment", "threads", "log_file"}

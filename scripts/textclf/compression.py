@@ -37,7 +37,7 @@ from textclf.encoding import (
 )
 from textclf.modeling import label_space, load_classifier
 from textclf.predictor import Predictor
-from textclf.registry import write_manifest
+from textclf.registry import text_facts, write_manifest
 from textclf.training import TrainSettings
 from textclf.tsv import atomic_path
 
@@ -137,7 +137,7 @@ def run_compress_onnx(
         model.config.save_pretrained(tmp)
         if (Path(model_dir) / thresholds.FILE).exists():
             shutil.copy(Path(model_dir) / thresholds.FILE, tmp / thresholds.FILE)
-        facts = {"source": str(model_dir), "precision": "fp32"}
+        facts = {"source": str(model_dir), "precision": "fp32", **text_facts(model_dir, max_length)}
         exported = OnnxModel(tmp, threads, max_length)
         difference = _largest_difference(model, exported, valid_rows["text"].head(CHECKED_ROWS))
         if difference > TOLERANCE:

@@ -21,6 +21,7 @@ from textclf.config import from_section
 from textclf.encoding import encode, predict_logits
 from textclf.labels import LabelSpace
 from textclf.modeling import PRUNED, encoder_layers, label_space, load_classifier
+from textclf.registry import text_facts
 from textclf.training import TrainSettings, save_checkpoint, train, tune_thresholds
 
 log = logging.getLogger(__name__)
@@ -143,4 +144,7 @@ def run_distill(
     record = None
     if space.multi_label:
         record = tune_thresholds(student, tokenizer, valid_rows, student_settings)
-    save_checkpoint(student, tokenizer, history, student_settings, out_dir, "distilled", record)
+    text = text_facts(model_dir, train_settings.max_length)
+    save_checkpoint(
+        student, tokenizer, history, student_settings, out_dir, "distilled", record, text=text
+    )

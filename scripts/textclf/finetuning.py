@@ -29,7 +29,7 @@ from textclf.distributed import Ranks
 from textclf.labels import LabelSpace
 from textclf.model_card import model_card
 from textclf.modeling import label_space, load_classifier
-from textclf.registry import read_manifest, write_manifest
+from textclf.registry import read_manifest, text_facts, write_manifest
 from textclf.search import best_settings
 from textclf.training import (
     TrainSettings,
@@ -54,9 +54,12 @@ def _train_and_save(
     base_model: str,
     card: dict | None,
     kind: str,
+    source,
     targets=None,
     loss=None,
 ):
+    """Train, then save with the manifest's text facts taken from `source` (dataset.json for
+    stage 1, the stage-1 folder for stage 2)."""
     model, history = train(
         model, tokenizer, train_rows, valid_rows, settings, threads, targets=targets, loss=loss
     )
@@ -67,10 +70,11 @@ def _train_and_save(
     if space.multi_label:
         record = tune_thresholds(model, tokenizer, valid_rows, settings)
         log.info("thresholds: global %.3f, using %s", record["global"], record["use"])
-    text = model_card(
+    card_text = model_card(
         space, history, asdict(settings), base_model, len(train_rows), len(valid_rows), card
     )
-    save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, text)
+    text = text_facts(source, settings.max_length)
+    save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, card_text, text)
     log.info("saved %s", out_dir)
 
 
@@ -114,6 +118,7 @@ def run_stage1(
         model_name,
         card,
         "stage1",
+        dataset_json,
     )
 
 
@@ -247,6 +252,7 @@ def run_stage2(
         f"stage 1 of this workflow ({base or stage1_dir})",
         stage2_card,
         "finetuned",
+        stage1_dir,
         targets,
         loss,
     )

@@ -16,6 +16,7 @@ import torch
 
 from textclf import significance, thresholds
 from textclf.encoding import encode, predict_logits, probabilities_of
+from textclf.logs import Progress
 from textclf.metrics import classification_metrics
 from textclf.modeling import (
     AUTOCAST,
@@ -26,7 +27,7 @@ from textclf.modeling import (
 )
 from textclf.predictor import Predictor
 from textclf.registry import footprint, load_predictor, read_manifest
-from textclf.tsv import read_tsv, write_csv, write_text, write_tsv
+from textclf.tsv import DataError, atomic_path, read_tsv, write_csv, write_text, write_tsv
 
 log = logging.getLogger("textclf")
 
@@ -159,10 +160,133 @@ def run_evaluate(
         write_tsv(predicted, out_predictions)
 
 
-def run_predict(model_dir, test_tsv, out_csv, max_length=128, threads=1):
+def run_predict(model_dir, test_tsv, out_csv, max_length=None, threads=1):
     """prediction.csv from a saved model of any kind."""
     predictor = load_predictor(model_dir, threads, max_length)
     test = read_tsv(test_tsv)
+    missing = [c for c in ("id", "text") if c not in test.columns]
+    if missing:
+        raise DataError(f"{test_tsv}: no {' or '.join(missing)} column (columns: {list(test)})")
     predicted = predictor.predict(test["text"])["predicted"]
     write_csv(pd.DataFrame({"id": test["id"], "label": predicted}), out_csv)
     log.info("predict: %d rows by %s -> %s", len(test), model_dir, Path(out_csv))
+
+
+# --- labelling texts like pipeline(): `python -m textclf predict --model FOLDER --text ...` ---
+
+FORMATS = ("csv", "jsonl")
+
+
+def read_texts(source) -> pd.DataFrame:
+    """The texts to label, with an `id` column where the input has ids: "-" (standard input)
+    or a .txt file, one text per line; a .tsv or .csv file with a `text` column; a .jsonl file
+    of objects with `text`. A file that cannot be read raises DataError naming it."""
+    import sys
+
+    path = Path(str(source))
+    if str(source) != "-" and not path.is_file():
+        raise DataError(f"{source}: no such input file")
+    try:
+        if str(source) == "-" or path.suffix not in (".tsv", ".csv", ".jsonl"):
+            lines = (sys.stdin if str(source) == "-" else path.open(encoding="utf-8")).read()
+            return pd.DataFrame({"text": [line for line in lines.splitlines() if line.strip()]})
+        if path.suffix == ".jsonl":
+            table = pd.read_json(path, lines=True, dtype=False)
+        else:
+            table = pd.read_csv(
+                path, sep="\t" if path.suffix == ".tsv" else ",", dtype=str, keep_default_na=False
+            )
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as error:
+        raise DataError(f"{source}: cannot be read as {path.suffix[1:]} ({error})") from None
+    if "text" not in table.columns:
+        raise DataError(f"{source}: no text column (columns: {list(table.columns)})")
+    table = table[[c for c in ("id", "text") if c in table.columns]].astype(str)
+    return table.reset_index(drop=True)
+
+
+def labelled(predictor: Predictor, texts: list[str], top_k: int = 1) -> list[dict]:
+    """One record per text, as `pipeline()` gives: `label` and `score` (the top `top_k` as
+    lists when top_k > 1); multi-label: every label at or above its threshold, with its
+    probability, highest first."""
+    probabilities = predictor.probabilities(texts)
+    labels = predictor.space.labels
+    records = []
+    if predictor.space.multi_label:
+        chosen = thresholds.apply_thresholds(probabilities, predictor.thresholds)
+        for row, hot in zip(probabilities, chosen, strict=True):
+            order = [i for i in row.argsort()[::-1] if hot[i]]
+            records.append(
+                {
+                    "label": [labels[i] for i in order],
+                    "score": [round(float(row[i]), 6) for i in order],
+                }
+            )
+        return records
+    for row in probabilities:
+        order = row.argsort()[::-1][:top_k]
+        label, score = [labels[i] for i in order], [round(float(row[i]), 6) for i in order]
+        records.append(
+            {"label": label, "score": score}
+            if top_k > 1
+            else {"label": label[0], "score": score[0]}
+        )
+    return records
+
+
+def _csv_row(record: dict, separator: str) -> dict:
+    if isinstance(record["label"], list):
+        return {
+            **{k: v for k, v in record.items() if k not in ("label", "score")},
+            "label": separator.join(record["label"]),
+            "score": separator.join(f"{s:g}" for s in record["score"]),
+        }
+    return record
+
+
+def run_label(
+    model_dir,
+    texts: pd.DataFrame,
+    out=None,
+    fmt: str | None = None,
+    top_k: int = 1,
+    batch_size: int = 64,
+    threads: int = 1,
+    max_length: int | None = None,
+) -> None:
+    """Label `texts` (read_texts' table) with a saved model of any kind, no configuration
+    needed, `batch_size` texts at a time: CSV (id where given, label, score; several labels
+    or scores joined by the label separator) or JSON lines, to `out` (written whole or not at
+    all) or standard output (a batch at a time)."""
+    import sys
+
+    fmt = fmt or ("jsonl" if out is not None and str(out).endswith(".jsonl") else "csv")
+    if fmt not in FORMATS:
+        raise DataError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if top_k < 1 or batch_size < 1:
+        raise DataError("--top-k and --batch-size: give numbers of at least 1")
+    predictor = load_predictor(model_dir, threads, max_length)
+    if top_k > 1 and predictor.space.multi_label:
+        raise DataError("--top-k: a multi-label model gives every label over its threshold")
+    separator = predictor.space.separator
+
+    def write_all(stream) -> None:
+        progress = Progress("predict", len(texts), "texts")
+        for first in range(0, len(texts), batch_size):
+            batch = texts.iloc[first : first + batch_size]
+            records = labelled(predictor, batch["text"].tolist(), top_k)
+            if "id" in batch:
+                records = [{"id": i, **r} for i, r in zip(batch["id"], records, strict=True)]
+            if fmt == "jsonl":
+                stream.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            else:
+                rows = pd.DataFrame([_csv_row(r, separator) for r in records])
+                rows.to_csv(stream, index=False, header=first == 0, lineterminator="\n")
+            stream.flush()
+            progress.advance(len(batch))
+
+    if out is None:
+        write_all(sys.stdout)
+        return
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as stream:
+        write_all(stream)
+    log.info("predict: %d texts by %s -> %s", len(texts), model_dir, out)

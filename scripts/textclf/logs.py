@@ -4,6 +4,7 @@ Under torchrun, rank 0 adds to the log file and every other rank writes `<log>.r
 import logging
 import os
 import sys
+import time
 
 from textclf.tsv import DataError
 
@@ -39,3 +40,29 @@ def setup_logging(path=None) -> None:
     # HTTP clients log every request; keep them at WARNING.
     for noisy in ("httpx", "httpx2", "openai", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Progress:
+    """A log line at every tenth of `total` items done, and at the end: how many, the items
+    per second and the time left."""
+
+    def __init__(self, what: str, total: int, unit: str = "rows"):
+        self.what, self.total, self.unit = what, total, unit
+        self.done, self.started, self.every = 0, time.monotonic(), max(1, total // 10)
+
+    def advance(self, count: int) -> None:
+        before, self.done = self.done, self.done + count
+        if self.done // self.every == before // self.every and self.done < self.total:
+            return
+        rate = self.done / max(time.monotonic() - self.started, 1e-9)
+        left = (self.total - self.done) / rate if rate else float("nan")
+        logging.getLogger("textclf").info(
+            "%s: %d/%d %s, %.1f %s/s, about %s left",
+            self.what,
+            self.done,
+            self.total,
+            self.unit,
+            rate,
+            self.unit,
+            f"{left / 60:.1f} min" if left >= 60 else f"{left:.0f} s",
+        )

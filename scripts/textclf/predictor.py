@@ -9,6 +9,7 @@ import pandas as pd
 
 from textclf import thresholds
 from textclf.labels import LabelSpace
+from textclf.preprocess import preprocessor
 
 
 class Predictor:
@@ -41,3 +42,19 @@ class Predictor:
         if record is None:
             raise FileNotFoundError(f"{folder}: multi-label model without {thresholds.FILE}")
         self.thresholds = thresholds.chosen(record, list(self.space.labels))
+
+
+class Preprocessed(Predictor):
+    """A loaded predictor whose raw texts are first normalised as its training data were
+    (`data.preprocess`, recorded in the model's manifest). The normalisation is idempotent, so
+    texts `prepare` already normalised come out the same."""
+
+    def __init__(self, inner: Predictor, name: str):
+        self.inner, self.preprocess, self.normalise = inner, name, preprocessor(name)
+        self.space, self.thresholds = inner.space, inner.thresholds
+
+    def probabilities(self, texts) -> np.ndarray:
+        return self.inner.probabilities([self.normalise(text) for text in texts])
+
+    def __getattr__(self, name):  # the wrapped kind's own attributes (model, tokenizer, ...)
+        return getattr(self.__dict__["inner"], name)

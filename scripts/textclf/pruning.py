@@ -32,6 +32,7 @@ from textclf.modeling import (
     load_classifier,
     prune_layer,
 )
+from textclf.registry import text_facts
 from textclf.training import TrainSettings, loss_function, save_checkpoint, train, tune_thresholds
 
 log = logging.getLogger(__name__)
@@ -141,5 +142,6 @@ def run_prune(
     record = None
     if label_space(model).multi_label:
         record = tune_thresholds(model, tokenizer, valid_rows, recovery)
-    save_checkpoint(model, tokenizer, history, recovery, out_dir, "pruned", record)
+    text = text_facts(model_dir, train_settings.max_length)
+    save_checkpoint(model, tokenizer, history, recovery, out_dir, "pruned", record, text=text)
     log.info("pruned model saved in %.0f s", time.perf_counter() - started)

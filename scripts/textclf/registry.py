@@ -23,6 +23,9 @@ from pathlib import Path
 from textclf import layout
 
 MANIFEST = "manifest.json"
+DEFAULT_MAX_LENGTH = 128  # a folder whose manifest predates `max_length`
+# wraps a loaded predictor so it prepares raw texts as the model's training data were
+PREPROCESSED = "textclf.predictor:Preprocessed"
 STAGE, BASELINE, COMPRESSED, ENSEMBLE = "stage", "baseline", "compressed", "ensemble"
 
 
@@ -229,18 +232,43 @@ def write_manifest(folder, kind: str, parameters: int, train_seconds: float, **f
     (Path(folder) / MANIFEST).write_text(json.dumps(record, indent=2) + "\n")
 
 
+def text_facts(source, max_length: int | None = None) -> dict:
+    """How a model's input texts are prepared, for its manifest: the `preprocess` of the data
+    it learnt from and its `max_length` in tokens, taken from `source` (the dataset.json
+    `prepare` wrote, or the model folder it was made from); a given `max_length` wins."""
+    path = Path(source)
+    record = json.loads((path / MANIFEST if path.is_dir() else path).read_text())
+    facts = {"preprocess": record.get("preprocess", "none")}
+    facts["max_length"] = int(max_length or record.get("max_length", DEFAULT_MAX_LENGTH))
+    return facts
+
+
 def read_manifest(folder) -> dict:
+    """A model folder's manifest; a folder that is not one raises DataError (one line naming
+    the folder and what is wrong)."""
+    from textclf.tsv import DataError  # pandas, only on the way out
+
     path = Path(folder) / MANIFEST
+    if not Path(folder).is_dir():
+        raise DataError(f"{folder}: no such model folder")
     if not path.exists():
-        raise FileNotFoundError(
-            f"{folder}: no {MANIFEST} saying what kind of model this is "
-            "(saved by an older version? rerun the rule that made it)"
+        made = (Path(folder) / "config.json").exists()
+        raise DataError(
+            f"{folder}: no {MANIFEST} saying what kind of model this is"
+            + (
+                " (a Hugging Face folder not made by this workflow? load it with transformers)"
+                if made
+                else " (not a model folder of this workflow, or one cut short: rerun the rule "
+                "that makes it)"
+            )
         )
-    record = json.loads(path.read_text())
-    if record.get("kind") not in KINDS:
-        raise ValueError(
-            f"{path}: unknown model kind {record.get('kind')!r} (registered: {', '.join(KINDS)})"
-        )
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(record, dict) or record.get("kind") not in KINDS:
+        kind = record.get("kind") if isinstance(record, dict) else None
+        raise DataError(f"{path}: unknown model kind {kind!r} (registered: {', '.join(KINDS)})")
     return record
 
 
@@ -249,10 +277,17 @@ def predictor_class(kind: str):
     return getattr(importlib.import_module(module), name)
 
 
-def load_predictor(folder, threads: int = 1, max_length: int = 128):
-    """The Predictor of any saved model folder, by the kind its manifest declares."""
-    kind = read_manifest(folder)["kind"]
-    return predictor_class(kind).load(folder, threads=threads, max_length=max_length)
+def load_predictor(folder, threads: int = 1, max_length: int | None = None):
+    """The Predictor of any saved model folder, by the kind its manifest declares, taking raw
+    texts: they are prepared as its training data were (the manifest's `preprocess`) and cut
+    at its `max_length` unless another is given."""
+    record = read_manifest(folder)
+    max_length = max_length or record.get("max_length", DEFAULT_MAX_LENGTH)
+    predictor = predictor_class(record["kind"]).load(folder, threads=threads, max_length=max_length)
+    if record.get("preprocess", "none") != "none":
+        module, name = PREPROCESSED.split(":")
+        predictor = getattr(importlib.import_module(module), name)(predictor, record["preprocess"])
+    return predictor
 
 
 def footprint(folder) -> dict:
