@@ -45,7 +45,7 @@ import pandas as pd
 from common import BENCH, REPO
 from full_augment import EARLIER, journal_lines
 from full_augment import KEPT as REPLIES
-from seeds import with_gold
+from seeds import paired_tests, with_gold
 
 import report
 from textclf import evidence, layout
@@ -307,15 +307,7 @@ def summarise(sample: str, settings: dict, paths: dict, results: dict) -> dict:
             }
     arms = {arm for models in files.values() for arm in models}
     comparisons = [(a, b) for a, b in COMPARISONS if a in arms and b in arms]
-    space = LabelSpace.read(paths["dataset"])
-    table = evidence.significance_table(
-        files,
-        comparisons,
-        space,
-        settings["train"]["metric"],
-        settings["evaluation"],
-        settings["positive_label"],
-    )
+    table = paired_tests(files, comparisons, LabelSpace.read(paths["dataset"]), settings)
     mining = {
         name: [
             json.loads(p.read_text()) for p in sorted((KEPT / sample).glob(f"seed*/mine_{name}/*"))

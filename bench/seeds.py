@@ -79,6 +79,18 @@ def with_gold(kept_tsv: Path, gold: dict[str, pd.Series], out: Path) -> Path:
     return out
 
 
+def paired_tests(files: dict, comparisons: list, space: LabelSpace, settings: dict):
+    """textclf.evidence's significance table of kept files, with the experiment's settings."""
+    return evidence.significance_table(
+        files,
+        comparisons,
+        space,
+        settings["train"]["metric"],
+        settings["evaluation"],
+        settings["positive_label"],
+    )
+
+
 def run_seed(name: str, run: str, models: list[str], configs: list, cores: int) -> float:
     """Train and evaluate one seed's models; keep what the paired tests read."""
     targets = [layout.metrics(run, model) for model in models]
@@ -118,14 +130,7 @@ def summarise(name: str, settings: dict, runs: dict, seconds: dict, configs: lis
             }
     space = LabelSpace.read(kept(name) / "data" / "dataset.json")
     comparisons = [pair for pair in registry.comparisons(settings) if "ensemble" not in pair]
-    table = evidence.significance_table(
-        files,
-        comparisons,
-        space,
-        settings["train"]["metric"],
-        settings["evaluation"],
-        settings["positive_label"],
-    )
+    table = paired_tests(files, comparisons, space, settings)
     metric = "accuracy"
     scores = evidence.scores_by_seed(files, metric)
     return {

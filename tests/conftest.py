@@ -31,15 +31,21 @@ def demo_rows(split: str) -> pd.DataFrame:
     return read_tsv(DEMO / f"{split}.tsv")
 
 
-def build_tiny_bert(folder: Path, layers: int = 2) -> Path:
-    """A 2-layer, hidden-32 BERT with random weights and a vocabulary of the demos' words."""
+def demo_words() -> list[str]:
+    """Every word and punctuation mark of the demos' texts, lower-cased, sorted: the
+    vocabulary of the tiny test encoders."""
     from textclf.tsv import read_tsv
 
     words = set()
     for path in sorted((REPO / "data").glob("*/*.tsv")):
         for text in read_tsv(path)["text"]:
             words.update(re.findall(r"\w+|[^\w\s]", text.lower()))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    return sorted(words)
+
+
+def build_tiny_bert(folder: Path, layers: int = 2) -> Path:
+    """A 2-layer, hidden-32 BERT with random weights and a vocabulary of the demos' words."""
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *demo_words()]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = BertTokenizer(str(folder / "vocab.txt"))

@@ -4,12 +4,11 @@ structured pruning stops with one clear line. The packaged all-mpnet-base-v2 res
 when installed (`bash setup.sh --mpnet`), and a missing one is named before any job runs."""
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DEMO, REPO, demo_rows
+from conftest import DEMO, demo_rows, demo_words
 from transformers import MPNetConfig, MPNetModel, MPNetTokenizer
 
 from textclf import packaged, registry
@@ -33,11 +32,7 @@ SETTINGS = {
 
 
 def build_tiny_mpnet(folder):
-    words = set()
-    for path in sorted((REPO / "data").glob("*/*.tsv")):
-        for text in read_tsv(path)["text"]:
-            words.update(re.findall(r"\w+|[^\w\s]", text.lower()))
-    vocab = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>", *sorted(words)]
+    vocab = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>", *demo_words()]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     tokenizer = MPNetTokenizer(str(folder / "vocab.txt"))
