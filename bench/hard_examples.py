@@ -57,7 +57,7 @@ from textclf.inference import run_evaluate
 from textclf.labels import LabelSpace
 from textclf.llm_requests import Journal
 from textclf.logs import setup_logging
-from textclf.mining import run_mine
+from textclf.mining import facts, run_mine
 from textclf.similarity import SentenceEncoder
 from textclf.tsv import read_tsv, write_tsv
 
@@ -198,6 +198,16 @@ def counts_only(stats_json: Path) -> dict:
     return {k: v for k, v in stats.items() if not isinstance(v, dict | list)}
 
 
+def changed_facts(hard_tsv: Path, train_tsv: Path) -> int:
+    """How many mined rewrites changed, dropped or added a number of their source (the facts
+    check's test): an estimate of how many hard examples carry a label that is no longer
+    theirs."""
+    sources = read_tsv(train_tsv).set_index("id")["text"]
+    hard = read_tsv(hard_tsv)
+    pairs = zip(hard["text"], hard["source_id"], strict=True)
+    return int(sum(facts(text) != facts(sources[source]) for text, source in pairs))
+
+
 def run_seed(sample: str, seed: int, arms: list[str], paths: dict, augmented: Path) -> dict:
     """Train and evaluate the missing arms of one seed; return the seconds each took."""
     settings = settings_for(NAME)
@@ -247,10 +257,10 @@ def run_seed(sample: str, seed: int, arms: list[str], paths: dict, augmented: Pa
             mined[name] = mine(
                 stage1, augmented, train_tsv, rules, settings["llm"], work / f"mine_{name}"
             )
+            counts = counts_only(work / f"mine_{name}" / "stats.json")
+            counts["hard_with_changed_facts"] = changed_facts(mined[name], train_tsv)
             (keep / f"mine_{name}").mkdir(parents=True, exist_ok=True)
-            (keep / f"mine_{name}" / "stats.json").write_text(
-                json.dumps(counts_only(work / f"mine_{name}" / "stats.json"), indent=2) + "\n"
-            )
+            (keep / f"mine_{name}" / "stats.json").write_text(json.dumps(counts, indent=2) + "\n")
 
     def stage2(hard_tsv: Path, recipe: str = "mixed"):
         return lambda out: run_stage2(

@@ -157,7 +157,8 @@ def hard_examples_section(samples: dict) -> list[str]:
             "",
             f"Written by `bench/hard_examples.py` (command: `{r['command']}`; raw numbers: "
             "`bench/hard_examples_results.json`, each arm's evaluated files in "
-            f"`bench/hard_examples/{sample}/`), {r['date']}, on {r['machine']}, alone. Seeds "
+            f"`bench/hard_examples/{sample}/`), {r['date']}, on {r['machine']}, "
+            f"{r.get('alone', 'alone')}. Seeds "
             f"{r['seeds']}, the same in every arm. Rewrites: one by SmolLM2-135M for "
             f"{rewrites['rows_with_reply']} of the {rewrites['rows']} training rows (as many as "
             f"the full augmentation had done), {rewrites['kept']} kept by augment's filters. "
