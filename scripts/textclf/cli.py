@@ -21,7 +21,7 @@ import yaml
 from textclf import registry
 from textclf.config import SettingsError, check, deep_merge, settings_text
 from textclf.machine import usable_cpus
-from textclf.stages import STAGES, MissingInput, Stage
+from textclf.stages import STAGES, MissingInput, Stage, label
 
 # The entry points' options beyond settings, paths and threads, as flags.
 OPTIONS = {
@@ -121,31 +121,24 @@ PATH = {"metavar": "PATH", "default": None}
 
 def label_texts(args: argparse.Namespace) -> None:
     """`predict` on texts (--text, --input or standard input): with --model FOLDER nothing else
-    is needed; a model kind's folder is found through the configuration."""
-    import pandas as pd
-
-    from textclf.inference import read_texts, run_label
-    from textclf.tsv import DataError
-
+    is needed; a model kind's folder is found through the configuration. A bad folder or
+    file ends in one line (a DataError, logged as such)."""
     model = args.model
     if model is None or not Path(model).exists() and model in registry.KINDS:
         if not Path("config.yaml").is_file():
             sys.exit("--model: give a model folder (no config.yaml here to find a model kind in)")
         experiment, settings = resolve(["config.yaml", *args.config], args.experiment)
         model = STAGES["predict"].paths(experiment, settings, model=model)["model"]
-    try:
-        texts = pd.DataFrame({"text": args.text}) if args.text else read_texts(args.input or "-")
-        run_label(
-            model,
-            texts,
-            getattr(args, "path:prediction", None),
-            args.format,
-            args.top_k,
-            args.batch_size,
-            args.threads,
-        )
-    except DataError as error:
-        sys.exit(str(error))
+    label(
+        model,
+        args.text,
+        args.input,
+        getattr(args, "path:prediction", None),
+        args.format,
+        args.top_k,
+        args.batch_size,
+        args.threads,
+    )
 
 
 def run(args: argparse.Namespace) -> None:

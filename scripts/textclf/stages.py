@@ -377,6 +377,19 @@ def predict(settings: dict, paths: Paths, threads: int = 1) -> None:
     )
 
 
+def label(
+    model, texts=None, source=None, out=None, fmt=None, top_k=1, batch_size=64, threads=1
+) -> None:
+    """Label texts like pipeline(), with no configuration: `texts` (a list), else the file
+    `source` ("-" or None: standard input), by the model folder `model`."""
+    import pandas as pd
+
+    from textclf.inference import read_texts, run_label
+
+    table = pd.DataFrame({"text": texts}) if texts else read_texts(source or "-")
+    run_label(model, table, out, fmt, top_k, batch_size, threads)
+
+
 def speed(settings: dict, paths: Paths, threads: int = 1) -> None:
     """Latency and throughput of models, one after another in one process."""
     from textclf.speed import run_speed
