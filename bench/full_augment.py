@@ -6,13 +6,12 @@ Runs the `augment` rule through Snakemake as a user would, on the wnut2020 prese
 `augment.max_rows: null` (all 6,994 rows), the embedded SmolLM2 server laid out as
 `llm.local_servers` processes with `llm.workers` requests in flight, for at most `--minutes`;
 then stops it (the journal is written line by line, so a kill loses nothing paid for). The
-journal of replies is kept under bench/full_augment/wnut2020/ (committed), so the next part, in
-this session or a later one on a fresh machine, sends only the requests without a reply. A
-reply that is a copy of its source tweet is not kept (nothing of the shared dataset goes into
-the repository; such a reply is dropped by augment's filters anyway and is asked again on a
-fresh machine). When every row has its reply, the rule finishes and writes augmented.tsv and
-stats.json; the counts go to bench/full_augment_results.json and BENCHMARKS.md. Run alone:
-the replies/s are the layout's on this machine. Not run by CI.
+journal stays in results/wnut2020/augment/ and is never committed (the LLM's replies often
+quote the shared dataset's tweets), so a later part on the same machine sends only the requests
+without a reply, and a fresh machine starts over (about an hour). When every row has its
+reply, the rule finishes and writes augmented.tsv and stats.json; the counts go to
+bench/full_augment_results.json and BENCHMARKS.md. Run alone: the replies/s are the layout's
+on this machine. Not run by CI.
 """
 
 from __future__ import annotations
@@ -24,16 +23,14 @@ import sys
 import time
 
 import common
-from common import BENCH, REPO
+from common import REPO
 
 import report
 from textclf import layout
-from textclf.augment import _normalised
 from textclf.tsv import read_tsv
 
 NAME = "wnut2020"
-KEPT = BENCH / "full_augment" / NAME / "journal.jsonl"
-EARLIER = BENCH / "seeds" / NAME / "augment" / "journal.jsonl"
+LIVE = REPO / layout.path(NAME, "augment", "journal.jsonl")  # results/: never committed
 
 
 def journal_lines(path) -> list[dict]:
@@ -44,19 +41,6 @@ def journal_lines(path) -> list[dict]:
         except json.JSONDecodeError:  # a line cut short by the kill
             continue
     return lines
-
-
-def keep(live, sources: dict[str, str]) -> int:
-    """Copy the live journal to bench/, without replies that copy their source; return how
-    many replies it holds."""
-    entries = [
-        e
-        for e in journal_lines(live)
-        if _normalised(e["reply"]) != _normalised(sources.get(e["source_id"], ""))
-    ]
-    KEPT.parent.mkdir(parents=True, exist_ok=True)
-    KEPT.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
-    return len(entries)
 
 
 def main() -> None:
@@ -76,12 +60,7 @@ def main() -> None:
         }
     }
     configs = [f"presets/{NAME}.yaml", common.override_file(f"{NAME}_full_augment", overrides)]
-    live = REPO / layout.path(NAME, "augment", "journal.jsonl")
-    # an earlier part's replies, and the preset's 200 rows (the same requests) from bench/seeds
-    known = {e["key"]: e for path in (EARLIER, KEPT, live) for e in journal_lines(path)}
-    if len(known) > len(journal_lines(live)):
-        live.parent.mkdir(parents=True, exist_ok=True)
-        live.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in known.values()))
+    live = LIVE
     before = len(journal_lines(live))
     command = [
         sys.executable,
@@ -102,8 +81,7 @@ def main() -> None:
     seconds = time.monotonic() - started
     subprocess.run(["pkill", "-f", "llama_cpp.server"], check=False)  # orphans of the kill
     train = read_tsv(REPO / layout.split(NAME, "train"))
-    sources = dict(zip(train["id"], train["text"], strict=True))
-    replies = keep(live, sources)
+    replies = len({e["source_id"] for e in journal_lines(live)})
     results = common.read_results("full_augment")
     done = finished.returncode == 0
     total_seconds = results.get("seconds", 0) + seconds

@@ -20,7 +20,8 @@ preset's `finetune` section, recipe `mixed` unless the arm says otherwise):
 
 The rewrites are the LLM replies kept by bench/full_augment.py (one per training row, or as
 many as it has done: the count is recorded and reported), turned into augmented rows by
-augment's own filters; the judge's replies go to a journal kept here too. The library's stage
+augment's own filters; the judge's replies go to a journal beside them. The LLM's replies and
+the judge's stay in results/ (they quote the dataset's tweets), never in bench/. The library's stage
 entry points (run_stage1, run_mine, run_stage2, run_evaluate: what the rules call) do the work
 in results/.bench_hard_examples/; what the paired tests need of each arm - its metrics JSON
 and its predicted labels, without text or gold label - and each mining's counts are kept
@@ -43,8 +44,8 @@ from pathlib import Path
 import common
 import pandas as pd
 from common import BENCH, REPO
-from full_augment import EARLIER, journal_lines
-from full_augment import KEPT as REPLIES
+from full_augment import LIVE as REPLIES
+from full_augment import journal_lines
 from seeds import paired_tests, with_gold
 
 import report
@@ -68,7 +69,7 @@ SAMPLE_SEED = 2020  # the 1,000-row sample is the same for every seed and arm
 
 TODAY = {"max_margin": 0.0, "source_confidence": None, "facts": False, "judge": False}
 # The judge stays off with the embedded SmolLM2-135M: asked which label a rewrite carries, it
-# named one in 2 of 22 requests (bench/hard_examples/judge_journal.jsonl); it needs a real LLM.
+# named one in 2 of 22 requests (2026-12-07, a 1,000-row sample); it needs a larger LLM.
 KEEP = {
     "max_margin": 0.5,
     "source_confidence": 0.9,
@@ -114,13 +115,11 @@ def settings_for(preset: str) -> dict:
 def rewrites(train: pd.DataFrame, settings: dict, out: Path) -> dict:
     """augmented.tsv of every training row the kept LLM replies cover, through augment's own
     filters (no request is sent: a row without a reply is left out); its counts."""
-    entries = {e["source_id"] for path in (EARLIER, REPLIES) for e in journal_lines(path)}
+    entries = {e["source_id"] for e in journal_lines(REPLIES)}
     covered = train[train["id"].isin(entries)]
-    scratch = WORK / "journal.jsonl"
+    scratch = WORK / "journal.jsonl"  # a copy: reading the journal appends to nothing
     scratch.parent.mkdir(parents=True, exist_ok=True)
-    scratch.write_text(
-        "".join(p.read_text() for p in (EARLIER, REPLIES) if p.exists()), encoding="utf-8"
-    )
+    scratch.write_text(REPLIES.read_text(encoding="utf-8") if REPLIES.exists() else "")
     journal = Journal(scratch)
     band = settings["augment"]["similarity_band"]
     encoder = None if band is None else SentenceEncoder(threads=2)
@@ -138,7 +137,7 @@ def rewrites(train: pd.DataFrame, settings: dict, out: Path) -> dict:
     finally:
         journal.close()
     if counts["sent"]:
-        raise RuntimeError("a training row's reply was not in the kept journal")
+        raise RuntimeError("a training row's reply was not in the journal")
     write_tsv(augmented, out)
     return {"rows": len(train), "rows_with_reply": len(covered), **counts}
 
@@ -171,10 +170,6 @@ def evaluate(model_dir: Path, valid_tsv: Path, settings: dict, keep_in: Path) ->
 
 
 def mine(stage1: Path, augmented: Path, train: Path, rules: dict, llm: dict, out: Path) -> Path:
-    judge_journal = KEPT / "judge_journal.jsonl"  # shared by samples and seeds, kept
-    live = augmented.parent / "judge_journal.jsonl"
-    if judge_journal.exists() and not live.exists():
-        shutil.copy(judge_journal, live)
     run_mine(
         stage1_dir=stage1,
         augmented_tsv=augmented,
@@ -186,9 +181,6 @@ def mine(stage1: Path, augmented: Path, train: Path, rules: dict, llm: dict, out
         threads=2,
         server_log=out / "server.log",
     )
-    if live.exists():
-        judge_journal.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(live, judge_journal)
     return out / "hard.tsv"
 
 

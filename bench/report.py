@@ -498,8 +498,8 @@ def full_augment_section(r: dict) -> list[str]:
         "",
         f"Written by `bench/full_augment.py` (command: `{r['command']}`; raw numbers: "
         f"`bench/full_augment_results.json`), {r['date']}, on {r['machine']}. "
-        f"{r['replies']} of {r['requested']} rows have a reply in the kept journal (a reply "
-        "that copies its tweet is not kept) after "
+        f"{r['replies']} of {r['requested']} rows have a reply in the journal (a reply "
+        "that copies its tweet is not counted) after "
         f"{r['seconds'] / 60:.0f} min of requests over {r['parts']} part(s) "
         f"({r['replies_per_s']:.2f} replies/s; {r['alone']}): every training row of WNUT-2020 "
         "rewritten on two CPU cores in about an hour. "

@@ -7,9 +7,9 @@ The preset runs through Snakemake as a user would, with `seeds: N` (the augmenta
 each seed its own stage 1, mining and stage 2, both baselines), one seed at a time, so a run cut
 short by the end of a session loses at most one seed. What the paired tests need of each seed's
 models - the metrics JSON and each row's predicted label from the predictions TSV `evaluate`
-wrote, a few hundred kB - is kept under bench/seeds/<preset>/ (committed), with the
-augmentation's journal (the LLM's replies), so a later session on a fresh machine reuses the
-replies and trains only the seeds not yet kept. Nothing of the shared dataset is kept: no
+wrote, a few hundred kB - is kept under bench/seeds/<preset>/ (committed), so a later
+session trains only the seeds not yet kept (the LLM's replies are not kept: they quote the
+dataset's texts; a fresh machine asks for them again). Nothing of the shared dataset is kept: no
 text, no gold label (the predictions lose their `label` column, dataset.json its leakage
 examples); the gold labels are joined back by id from the prepared split when the tests run.
 Once every seed is kept, textclf.evidence tests the comparisons on the kept files, exactly as
@@ -101,12 +101,6 @@ def run_seed(name: str, run: str, models: list[str], configs: list, cores: int) 
     return seconds
 
 
-def journal(name: str) -> tuple[Path, Path]:
-    """The augmentation's journal in results/ and its kept copy."""
-    live = REPO / layout.path(name, "augment", "journal.jsonl")
-    return live, kept(name) / "augment" / "journal.jsonl"
-
-
 def summarise(name: str, settings: dict, runs: dict, seconds: dict, configs: list) -> dict:
     runs = {
         seed: (run, [m for m in models if m != "ensemble"]) for seed, (run, models) in runs.items()
@@ -159,10 +153,6 @@ def main() -> None:
     runs = registry.runs(name, settings)
     results = common.read_results("seeds")
     seconds = results.get(name, {}).get("seconds_by_seed", {})
-    live, copy = journal(name)
-    if copy.exists() and not live.exists():  # the LLM's replies of an earlier session
-        live.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(copy, live)
     missing = []
     for seed, (run, models) in runs.items():
         models = [m for m in models if m != "ensemble"]
@@ -177,8 +167,6 @@ def main() -> None:
             missing.append(seed)
             continue
         seconds[str(seed)] = round(run_seed(name, run, models, configs, args.cores), 1)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(live, copy)
         keep_dataset(name)
         results[name] = {**results.get(name, {}), "seconds_by_seed": seconds}
         common.write_results("seeds", results)
