@@ -117,10 +117,7 @@ def rewrites(train: pd.DataFrame, settings: dict, out: Path) -> dict:
     filters (no request is sent: a row without a reply is left out); its counts."""
     entries = {e["source_id"] for e in journal_lines(REPLIES)}
     covered = train[train["id"].isin(entries)]
-    scratch = WORK / "journal.jsonl"  # a copy: reading the journal appends to nothing
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-    scratch.write_text(REPLIES.read_text(encoding="utf-8") if REPLIES.exists() else "")
-    journal = Journal(scratch)
+    journal = Journal(REPLIES)  # every request is answered from it: nothing is appended
     band = settings["augment"]["similarity_band"]
     encoder = None if band is None else SentenceEncoder(threads=2)
     try:
