@@ -247,17 +247,15 @@ def test_single_label_metrics_have_micro_and_a_per_class_report():
 
 
 def test_model_card_is_a_hub_card_with_the_measured_scores(multilabel_checkpoint):
-    import yaml
+    from huggingface_hub import ModelCard
 
-    text = (multilabel_checkpoint / "README.md").read_text()
-    _, header, body = text.split("---\n", 2)
-    meta = yaml.safe_load(header)
-    assert meta["license"] == "apache-2.0" and meta["pipeline_tag"] == "text-classification"
-    assert "multi-label" in meta["tags"]
+    card = ModelCard.load(multilabel_checkpoint / "README.md")
+    assert card.data.license == "apache-2.0" and card.data.pipeline_tag == "text-classification"
+    assert "multi-label" in card.data.tags
     history = read_tsv(multilabel_checkpoint / "history.tsv")
     best = history[history["best"] == "True"].iloc[0]
-    metrics = {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
+    metrics = {result.metric_type: result.metric_value for result in card.data.eval_results}
     assert metrics["f1"] == round(float(best["valid_f1_macro"]), 4)
     assert metrics["accuracy"] == round(float(best["valid_accuracy"]), 4)
-    assert all(f"- `{label}`" in body for label in FEELINGS)
-    assert "thresholds.json" in body
+    assert all(f"- `{label}`" in card.text for label in FEELINGS)
+    assert "thresholds.json" in card.text and "top_k=None" in card.text

@@ -146,5 +146,5 @@ def run_distill(
         record = tune_thresholds(student, tokenizer, valid_rows, student_settings)
     text = text_facts(model_dir, train_settings.max_length)
     save_checkpoint(
-        student, tokenizer, history, student_settings, out_dir, "distilled", record, text=text
+        student, tokenizer, history, student_settings, out_dir, "distilled", record, facts=text
     )

@@ -14,11 +14,9 @@ In each, a hard row's loss counts `finetune.hard_weight` times an original row's
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import asdict
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -29,6 +27,7 @@ from textclf.distributed import Ranks
 from textclf.labels import LabelSpace
 from textclf.model_card import model_card
 from textclf.modeling import label_space, load_classifier
+from textclf.packaged import hub_id
 from textclf.registry import read_manifest, text_facts, write_manifest
 from textclf.search import best_settings
 from textclf.training import (
@@ -51,7 +50,8 @@ def _train_and_save(
     settings,
     out_dir,
     threads,
-    base_model: str,
+    origin: str,
+    base_model: str | None,
     card: dict | None,
     kind: str,
     source,
@@ -59,7 +59,8 @@ def _train_and_save(
     loss=None,
 ):
     """Train, then save with the manifest's text facts taken from `source` (dataset.json for
-    stage 1, the stage-1 folder for stage 2)."""
+    stage 1, the stage-1 folder for stage 2) and the encoder's Hub id (`base_model`, None for a
+    local folder); `origin` says in the card what the model was trained from."""
     model, history = train(
         model, tokenizer, train_rows, valid_rows, settings, threads, targets=targets, loss=loss
     )
@@ -70,11 +71,20 @@ def _train_and_save(
     if space.multi_label:
         record = tune_thresholds(model, tokenizer, valid_rows, settings)
         log.info("thresholds: global %.3f, using %s", record["global"], record["use"])
-    card_text = model_card(
-        space, history, asdict(settings), base_model, len(train_rows), len(valid_rows), card
-    )
     text = text_facts(source, settings.max_length)
-    save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, card_text, text)
+    card_text = model_card(
+        space,
+        history,
+        asdict(settings),
+        origin,
+        base_model,
+        text,
+        len(train_rows),
+        len(valid_rows),
+        card,
+    )
+    facts = {**text, "base_model": base_model}
+    save_checkpoint(model, tokenizer, history, settings, out_dir, kind, record, card_text, facts)
     log.info("saved %s", out_dir)
 
 
@@ -115,7 +125,8 @@ def run_stage1(
         settings,
         out_dir,
         threads,
-        model_name,
+        f"fine-tuned from `{model_name}`",
+        hub_id(model_name),
         card,
         "stage1",
         dataset_json,
@@ -239,7 +250,13 @@ def run_stage2(
         len(hard),
         len(rows) - len(hard),
     )
-    base = json.loads((Path(stage1_dir) / "config.json").read_text()).get("_name_or_path", "")
+    base_model = read_manifest(stage1_dir).get("base_model")
+    origin = (
+        f"stage 2 of the hard-example method, stage 1 (fine-tuned from `{base_model}`) trained "
+        f"again on {len(hard)} hard examples and {len(rows) - len(hard)} original rows"
+        if base_model
+        else f"stage 2 of the hard-example method, trained from stage 1 ({stage1_dir})"
+    )
     stage2_card = {**(card or {}), "tags": [*(card or {}).get("tags", []), "hard-examples"]}
     _train_and_save(
         model,
@@ -249,7 +266,8 @@ def run_stage2(
         settings,
         out_dir,
         threads,
-        f"stage 1 of this workflow ({base or stage1_dir})",
+        origin,
+        base_model,
         stage2_card,
         "finetuned",
         stage1_dir,

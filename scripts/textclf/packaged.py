@@ -40,6 +40,15 @@ def packaged_name(name: str) -> str | None:
     return None
 
 
+def hub_id(name: str) -> str | None:
+    """The Hub id of the encoder a configured `model.name` names (a packaged model's upstream
+    id), or None for a local folder, which has none."""
+    packaged = packaged_name(name)
+    if packaged:
+        return f"sentence-transformers/{packaged}"
+    return None if Path(name).exists() else name
+
+
 def _mpnet_parts() -> list[Path]:
     parts = []
     for i in range(1, MPNET_PARTS + 1):

@@ -143,5 +143,5 @@ def run_prune(
     if label_space(model).multi_label:
         record = tune_thresholds(model, tokenizer, valid_rows, recovery)
     text = text_facts(model_dir, train_settings.max_length)
-    save_checkpoint(model, tokenizer, history, recovery, out_dir, "pruned", record, text=text)
+    save_checkpoint(model, tokenizer, history, recovery, out_dir, "pruned", record, facts=text)
     log.info("pruned model saved in %.0f s", time.perf_counter() - started)

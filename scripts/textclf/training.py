@@ -344,13 +344,13 @@ def save_checkpoint(
     kind: str,
     threshold_record: dict | None = None,
     card: str | None = None,
-    text: dict | None = None,
+    facts: dict | None = None,
 ) -> None:
     """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv,
-    the training settings, the model card README.md, the manifest declaring its `kind` and how
-    its texts are prepared (`text`: registry.text_facts) and, for multi-label models,
-    thresholds.json, atomically. The tokenizer's model_max_length is the training max_length."""
-    text = text or {"preprocess": "none", "max_length": settings.max_length}
+    the training settings, the model card README.md, the manifest declaring its `kind` and its
+    `facts` (how its texts are prepared: registry.text_facts; stage 1 and 2 add the encoder's
+    `base_model`) and, for multi-label models, thresholds.json, atomically. The tokenizer's model_max_length is the training max_length."""
+    facts = facts or {"preprocess": "none", "max_length": settings.max_length}
     with atomic_path(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)
         write_manifest(
@@ -359,9 +359,9 @@ def save_checkpoint(
             model.num_parameters(),
             history["seconds"].astype(float).sum(),
             precision=history["precision"].iloc[-1],
-            **text,
+            **facts,
         )
-        tokenizer.model_max_length = text["max_length"]
+        tokenizer.model_max_length = facts["max_length"]
         tokenizer.save_pretrained(tmp)
         if threshold_record is not None:
             thresholds.save(threshold_record, tmp)
