@@ -40,7 +40,8 @@ def test_push_uploads_the_model_folder_and_keeps_the_token_secret(workflow, monk
     assert {"README.md", "config.json", "model.safetensors", "history.tsv"} <= set(uploaded)
     assert ".snakemake_timestamp" not in uploaded
     assert uploaded["model.safetensors"] == (folder / "model.safetensors").read_bytes()
-    assert uploaded["README.md"].startswith(b"---\nlicense: apache-2.0")
+    assert uploaded["README.md"] == (folder / "README.md").read_bytes()
+    assert hub.card_headers[0]["license"] == "apache-2.0"
     assert hub.card_headers[0]["pipeline_tag"] == "text-classification"
     record = json.loads((workflow / "results" / "demo" / "push.json").read_text())
     assert record["commit_url"].startswith(hub.url)
