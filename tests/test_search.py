@@ -3,6 +3,7 @@ on one study (journal file, PostgreSQL), a killed worker resumed, best settings 
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -159,6 +160,10 @@ def test_two_workers_share_one_study_and_stage1_takes_the_best(tmp_path, tiny_be
     assert (
         sorted(workers[0]["trials"] + workers[1]["trials"]) == table["trial"].astype(int).tolist()
     )
+    for i, worker in enumerate(workers):  # one log line per trial the worker finished
+        log = (workdir / f"results/demo/logs/search_worker_{i}.log").read_text()
+        announced = re.findall(r"trial (\d+) (?:complete|pruned): value \S+; best so far", log)
+        assert sorted(int(n) for n in announced) == worker["trials"], log
     _, output = snakemake(workdir, "-n", *TARGET)
     assert "Nothing to be done" in output  # a finished study is not rerun
     _, output = snakemake(workdir, "-n", "--forcerun", "search_best", *TARGET)

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from textclf.llm_requests import (
     request_key,
 )
 from textclf.llm_server import local_server
+from textclf.logs import Progress
 from textclf.tsv import read_tsv, write_text, write_tsv
 
 log = logging.getLogger(__name__)
@@ -154,8 +154,8 @@ def ask_all(
     """Every request's reply (None where retries ran out), sent by `llm.workers` threads, and
     the counts: `sent`, `from_journal`, `failed_<reason>`. A reply the journal holds for the
     same request is reused, not requested again; the first request sent goes alone, the rest
-    side by side. A log line every tenth of the requests says
-    how many are done, the replies/s and the time left. Raises FatalLLMError at the first
+    side by side. A log line every tenth of the requests says how many are done (from the
+    journal, sent, failed), the requests/s and the time left. Raises FatalLLMError at the first
     error retrying cannot fix."""
     temperature = llm.temperature if temperature is None else temperature
     max_tokens = max_tokens or llm.max_tokens
@@ -163,26 +163,15 @@ def ask_all(
     describe = f"LLM endpoint {llm.base_url} (model {llm.model})"
     limiter = RateLimiter(llm.requests_per_minute)
     counts, lock, stop = Counter(), threading.Lock(), threading.Event()
-    total, every, started = len(requests), max(1, len(requests) // 10), time.monotonic()
+    total = len(requests)
+    tracker = Progress(what, total, "requests")
 
-    def progress() -> None:  # under the lock
-        done = counts["sent"] + counts["from_journal"] + counts["failed"]
-        if done % every and done != total:
-            return
-        rate = counts["sent"] / max(time.monotonic() - started, 1e-9)
-        left = f"{(total - done) / rate / 60:.0f} min" if rate else "?"
-        log.info(
-            "%s: %d/%d requests done (%d from the journal, %d sent, %d failed), "
-            "%.2f replies/s, about %s left",
-            what,
-            done,
-            total,
-            counts["from_journal"],
-            counts["sent"],
-            counts["failed"],
-            rate,
-            left,
+    def progress(free: bool = False) -> None:  # under the lock
+        detail = (
+            f"{counts['from_journal']} from the journal, {counts['sent']} sent, "
+            f"{counts['failed']} failed"
         )
+        tracker.advance(1, free, detail)
 
     def run(request: Request) -> str | None:
         key = request_key(
@@ -198,7 +187,7 @@ def ask_all(
         if journal is not None and key in journal.replies:
             with lock:
                 counts["from_journal"] += 1
-                progress()
+                progress(free=True)
             return journal.replies[key]
         if stop.is_set():  # another request hit an error retrying cannot fix
             return None

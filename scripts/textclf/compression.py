@@ -75,7 +75,8 @@ class OnnxModel(Predictor):
             return torch.from_numpy(self.session.run(["logits"], feed)[0])
 
         encoded = encode(self.tokenizer, texts, self.max_length)
-        return logits_in_order(run, encoded, self.tokenizer.pad_token_id, len(self.space.labels))
+        pad_id, labels = self.tokenizer.pad_token_id, len(self.space.labels)
+        return logits_in_order(run, encoded, pad_id, labels, progress="inference")
 
     def probabilities(self, texts) -> np.ndarray:
         return probabilities_of(self.logits(texts), self.space)
@@ -132,7 +133,9 @@ def run_compress_onnx(
     model, tokenizer = load_classifier(str(model_dir))
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
+        log.info("%s: exporting %s to ONNX", kind, model_dir)
         export_onnx(model, tokenizer, tmp / ONNX_FILE)
+        log.info("%s: exported in %.0f s", kind, time.perf_counter() - started)
         tokenizer.save_pretrained(tmp)
         model.config.save_pretrained(tmp)
         if (Path(model_dir) / thresholds.FILE).exists():
@@ -149,7 +152,9 @@ def run_compress_onnx(
         if kind.endswith("int8"):
             fp32 = tmp / "fp32.onnx"
             (tmp / ONNX_FILE).rename(fp32)
+            log.info("%s: quantizing the MatMul weights to int8", kind)
             quantize_int8(fp32, tmp / ONNX_FILE)
+            log.info("%s: quantized; %.0f s so far", kind, time.perf_counter() - started)
             fp32.unlink()
             facts["precision"] = "int8"
         predictor = OnnxModel(tmp, threads, max_length)

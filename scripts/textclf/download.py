@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from textclf.logs import Progress
 from textclf.tsv import DataError, write_tsv
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,15 @@ def fetch(url: str, checksum: str, timeout: float = 120.0) -> bytes:
         raise DataError(f"{url}: checksum {checksum!r} is not '<algorithm>:<hex digest>'")
     log.info("downloading %s", url)
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (config URLs)
-        data = response.read()
+        size = int(response.headers.get("Content-Length") or 0)
+        progress = Progress("download", -(-size // 1024), "kB", at_least=1) if size else None
+        chunks, received = [], 0
+        while chunk := response.read(1 << 20):
+            chunks.append(chunk)
+            if progress:  # in whole kB, so the last chunk ends at the total
+                progress.advance(-(-(received + len(chunk)) // 1024) - -(-received // 1024))
+            received += len(chunk)
+        data = b"".join(chunks)
     actual = hashlib.new(algorithm, data).hexdigest()
     if actual != expected.lower():
         raise DataError(

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from textclf.labels import LabelSpace
+from textclf.logs import Progress
 
 
 def encode(tokenizer, texts, max_length: int) -> list[list[int]]:
@@ -37,21 +38,39 @@ def length_grouped_batches(lengths, batch_size: int, generator: torch.Generator)
 
 
 @torch.no_grad()
-def logits_in_order(run, encoded: list[list[int]], pad_id: int, labels: int, batch_size: int = 64):
+def logits_in_order(
+    run,
+    encoded: list[list[int]],
+    pad_id: int,
+    labels: int,
+    batch_size: int = 64,
+    progress: str | None = None,
+):
     """Logits of `run(batch)` for every sequence, in input order; batches are formed by sorted
-    length, so little padding is computed."""
+    length, so little padding is computed. With `progress` (what to call the work), ten or more
+    batches log a line at every tenth (rows/s, time left)."""
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     logits = torch.empty((len(encoded), labels))
+    tracker = progress and Progress(progress, len(encoded), "texts", at_least=10 * batch_size)
     for start in range(0, len(order), batch_size):
         index = order[start : start + batch_size]
         logits[index] = run(collate([encoded[i] for i in index], pad_id, "cpu")).float()
+        if tracker:
+            tracker.advance(len(index))
     return logits
 
 
 @torch.no_grad()
-def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 64, dtype=None):
+def predict_logits(
+    model,
+    encoded: list[list[int]],
+    pad_id: int,
+    batch_size: int = 64,
+    dtype=None,
+    progress: str | None = None,
+):
     """A transformer's logits in input order. `dtype`: autocast to bf16 or fp16; None = full
-    precision."""
+    precision. `progress`: as logits_in_order."""
     model.eval()
     device = next(model.parameters()).device
 
@@ -60,7 +79,7 @@ def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             return model(**batch).logits.cpu()
 
-    return logits_in_order(run, encoded, pad_id, model.config.num_labels, batch_size)
+    return logits_in_order(run, encoded, pad_id, model.config.num_labels, batch_size, progress)
 
 
 def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:

@@ -55,7 +55,11 @@ class Classifier(Predictor):
     def probabilities(self, texts):
         encoded = encode(self.tokenizer, texts, self.max_length)
         logits = predict_logits(
-            self.model, encoded, self.tokenizer.pad_token_id, dtype=AUTOCAST[self.precision]
+            self.model,
+            encoded,
+            self.tokenizer.pad_token_id,
+            dtype=AUTOCAST[self.precision],
+            progress="inference",
         )
         return probabilities_of(logits, self.space)
 

@@ -44,25 +44,33 @@ def setup_logging(path=None) -> None:
 
 class Progress:
     """A log line at every tenth of `total` items done, and at the end: how many, the items
-    per second and the time left."""
+    per second and the time left. Items done `free` (a journal's answers) count as done but not
+    in the rate; `detail` adds counts of their own in brackets. Work of fewer than `at_least`
+    items stays quiet."""
 
-    def __init__(self, what: str, total: int, unit: str = "rows"):
+    def __init__(self, what: str, total: int, unit: str = "rows", at_least: int = 1):
         self.what, self.total, self.unit = what, total, unit
-        self.done, self.started, self.every = 0, time.monotonic(), max(1, total // 10)
+        self.quiet = total < at_least
+        self.done, self.timed, self.every = 0, 0, max(1, total // 10)
+        self.started = time.monotonic()
 
-    def advance(self, count: int) -> None:
+    def advance(self, count: int, free: bool = False, detail: str = "") -> None:
         before, self.done = self.done, self.done + count
-        if self.done // self.every == before // self.every and self.done < self.total:
+        self.timed += 0 if free else count
+        if self.quiet or (
+            self.done // self.every == before // self.every and self.done < self.total
+        ):
             return
-        rate = self.done / max(time.monotonic() - self.started, 1e-9)
+        rate = self.timed / max(time.monotonic() - self.started, 1e-9)
         left = (self.total - self.done) / rate if rate else float("nan")
         logging.getLogger("textclf").info(
-            "%s: %d/%d %s, %.1f %s/s, about %s left",
+            "%s: %d/%d %s%s, %.1f %s/s, about %s left",
             self.what,
             self.done,
             self.total,
             self.unit,
+            f" ({detail})" if detail else "",
             rate,
             self.unit,
-            f"{left / 60:.1f} min" if left >= 60 else f"{left:.0f} s",
+            "?" if left != left else f"{left / 60:.1f} min" if left >= 60 else f"{left:.0f} s",
         )

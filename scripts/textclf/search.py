@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import warnings
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -71,6 +72,15 @@ def _optuna():
     return optuna
 
 
+def database_url(url: str) -> str:
+    """SQLAlchemy's URL for `search.storage`: PostgreSQL through psycopg 3 (SQLAlchemy's plain
+    `postgresql://` means the legacy psycopg2, which the workflow does not install)."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
 def open_storage(search: dict, journal_path):
     """The study's storage: the journal file, or the database at `search.storage`."""
     optuna = _optuna()
@@ -86,14 +96,15 @@ def open_storage(search: dict, journal_path):
     url = search["storage"]
     try:
         return optuna.storages.RDBStorage(
-            url,
+            database_url(url),
             heartbeat_interval=HEARTBEAT_S,
             grace_period=GRACE_S,
             engine_kwargs={"pool_pre_ping": True},
         )
     except Exception as error:  # sqlalchemy's errors carry the URL; say it without the password
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        reason = reason.replace(url, redact(url))
+        for shown in (database_url(url), url):
+            reason = reason.replace(shown, redact(shown))
         raise SearchStorageError(
             f"search.storage {redact(url)}: cannot open the study's database ({reason})"
         ) from None
@@ -280,6 +291,27 @@ def run_trial(trial, worker, rows, space: LabelSpace, search, training, model_na
     return float(history[f"valid_{metric}"].max())
 
 
+def log_trial(study, trial, trials: int) -> None:
+    """A log line per finished trial: its number, state and value, and the study's best so
+    far (every worker's trials counted)."""
+    if trial.user_attrs.get("surplus"):
+        return
+    value = "-" if trial.value is None else f"{trial.value:.4f}"
+    try:
+        best = f"{study.best_value:.4f} (trial {study.best_trial.number})"
+    except ValueError:  # no trial has completed yet
+        best = "none yet"
+    log.info(
+        "trial %d %s: value %s; best so far %s; %d of %d finished",
+        trial.number,
+        trial.state.name.lower(),
+        value,
+        best,
+        len(finished_trials(study)),
+        trials,
+    )
+
+
 def run_worker(
     worker: int,
     study_json,
@@ -315,7 +347,8 @@ def run_worker(
         enough = MaxTrialsCallback(
             search["trials"], states=(TrialState.COMPLETE, TrialState.PRUNED)
         )
-        study.optimize(objective, callbacks=[enough], catch=(SurplusTrial,))
+        announce = partial(log_trial, trials=search["trials"])
+        study.optimize(objective, callbacks=[announce, enough], catch=(SurplusTrial,))
     ran = sorted(
         t.number
         for t in study.get_trials(deepcopy=False)

@@ -10,6 +10,7 @@ import torch
 from torch.nn import functional as F
 from transformers import AutoModel, AutoTokenizer
 
+from textclf.logs import Progress
 from textclf.modeling import resolve_model
 
 
@@ -23,8 +24,10 @@ class SentenceEncoder:
 
     @torch.no_grad()
     def embed(self, texts: list[str]) -> torch.Tensor:
-        """Unit-length mean-pooled embeddings, one row per text."""
+        """Unit-length mean-pooled embeddings, one row per text; ten or more batches log their
+        progress."""
         parts = []
+        tracker = Progress("similarity", len(texts), "texts", at_least=10 * self.batch_size)
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(
                 texts[start : start + self.batch_size],
@@ -36,6 +39,7 @@ class SentenceEncoder:
             hidden = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).float()
             parts.append(F.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1))
+            tracker.advance(len(batch["input_ids"]))
         return torch.cat(parts) if parts else torch.empty((0, 0))
 
     def similarity(self, sources: list[str], rewrites: list[str]) -> list[float]:

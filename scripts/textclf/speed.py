@@ -50,7 +50,8 @@ def run_speed(model_dirs: dict, valid_tsv, out_tsv, threads: int = 1, max_length
     threads = min(threads, usable_cpus())
     texts = read_tsv(valid_tsv)["text"].tolist()
     rows = []
-    for model, folder in model_dirs.items():
+    for number, (model, folder) in enumerate(model_dirs.items(), 1):
+        log.info("speed: timing %s (%d of %d models)", model, number, len(model_dirs))
         predictor = load_predictor(folder, threads, max_length)
         rows.append({"model": model, **measure(predictor, texts)})
         log.info("%s: %s", model, rows[-1])

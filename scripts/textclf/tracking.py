@@ -5,8 +5,9 @@ One MLflow experiment per workflow experiment; one run per model (stage 1, stage
 baselines, and any kind the registry gains) with the resolved settings (`settings.yaml`, and
 the model's own training settings) as params, every epoch of `history.tsv` as step metrics, the
 final metrics per split, the benchmark of the rules that trained and evaluated it (seconds and
-peak memory, which Snakemake writes only once a job has ended), and the model folder and the
-figures as artifacts. A search is a run whose trials are child runs, read from the study.
+peak memory, which Snakemake writes only once a job has ended), the model as an MLflow pyfunc
+model (textclf.pyfunc: the folder inside, loadable and servable by MLflow) and the figures as
+artifacts. A search is a run whose trials are child runs, read from the study.
 
 The rule runs after evaluate, one job at a time, so parallel jobs never race on the default
 store, a SQLite file (`results/mlflow.db`); `tracking.uri` points at an MLflow server instead
@@ -23,6 +24,7 @@ import json
 import logging
 import math
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
@@ -256,21 +258,23 @@ def model_run(store, experiment, name, files, settings, final, out_dir):
     rules = [rule for rule in (kind.made_by.format(name=model), f"evaluate_{model}") if rule]
     metrics |= benchmark_metrics(folder.parents[1] / "benchmarks", rules)  # the seed's
     artifacts = [(out_dir / "settings.yaml", None)]
-    if settings["tracking"]["artifacts"]:
-        artifacts.append((folder, "model"))
-        if name == final:
-            artifacts.append((out_dir / "figures", "figures"))
-    key = f"{experiment}/{name}"
-    return store.log_run(
-        name,
-        key,
-        digest(metrics_json, folder / registry.MANIFEST),
-        params,
-        history_steps(folder),
-        metrics,
-        artifacts,
-        tags={"seed": str(seed), "model": model},
-    )
+    with ExitStack() as stack:
+        if settings["tracking"]["artifacts"]:
+            from textclf.pyfunc import pyfunc_folder
+
+            artifacts.append((stack.enter_context(pyfunc_folder(folder)), "model"))
+            if name == final:
+                artifacts.append((out_dir / "figures", "figures"))
+        return store.log_run(
+            name,
+            f"{experiment}/{name}",
+            digest(metrics_json, folder / registry.MANIFEST),
+            params,
+            history_steps(folder),
+            metrics,
+            artifacts,
+            tags={"seed": str(seed), "model": model},
+        )
 
 
 def significance_run(store, experiment, significance_tsv) -> str:

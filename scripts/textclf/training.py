@@ -349,7 +349,8 @@ def save_checkpoint(
     """Write a Hugging Face folder (weights, config with labels, tokenizer) plus history.tsv,
     the training settings, the model card README.md, the manifest declaring its `kind` and its
     `facts` (how its texts are prepared: registry.text_facts; stage 1 and 2 add the encoder's
-    `base_model`) and, for multi-label models, thresholds.json, atomically. The tokenizer's model_max_length is the training max_length."""
+    `base_model`) and, for multi-label models, thresholds.json, atomically. The tokenizer's
+    model_max_length is the training max_length."""
     facts = facts or {"preprocess": "none", "max_length": settings.max_length}
     with atomic_path(out_dir) as tmp:
         model.to("cpu").save_pretrained(tmp)

@@ -49,8 +49,11 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     assert stage1.data.metrics["benchmark.evaluate_stage1.max_rss_mb"] > 0
     artifacts = {a.path for a in client.list_artifacts(runs["finetuned"].info.run_id)}
     assert {"model", "figures", "settings.yaml"} <= artifacts
-    model_files = {a.path for a in client.list_artifacts(runs["finetuned"].info.run_id, "model")}
-    assert {"model/model.safetensors", "model/manifest.json", "model/history.tsv"} <= model_files
+    finetuned = runs["finetuned"].info.run_id
+    listed = {a.path for a in client.list_artifacts(finetuned, "model")}
+    assert {"model/MLmodel", "model/artifacts", "model/code", "model/requirements.txt"} <= listed
+    folder = {a.path for a in client.list_artifacts(finetuned, "model/artifacts/model")}
+    assert {f"model/artifacts/model/{f}" for f in ("model.safetensors", "manifest.json")} <= folder
     assert "benchmark.baseline_tfidf.seconds" in runs["tfidf"].data.metrics
     _, emotions = mlflow_runs(uri, "demo_emotions")
     compressed = {"onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"}
@@ -64,6 +67,78 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     assert emotions["onnx-int8"].data.metrics["benchmark.compress_onnx-int8.seconds"] > 0
     record = json.loads((workflow / "results" / "demo" / "tracking.json").read_text())
     assert record["status"] == "complete"
+
+
+def _labelled(folder, texts) -> list[dict]:
+    from textclf import registry
+    from textclf.inference import labelled
+
+    return labelled(registry.load_predictor(folder), texts)
+
+
+def test_a_tracked_model_is_served_by_mlflow_with_the_predictors_labels(workflow, tmp_path):
+    """`mlflow models serve -m runs:/<id>/model --env-manager local`, as the docs say, answers
+    a POST with the predictor's labels and scores; the multi-label, ONNX int8 and pruned models
+    load from their runs as pyfunc models and label as their predictors do."""
+    import mlflow.pyfunc
+    import pandas as pd
+    from conftest import DEMO, EMOTIONS
+
+    uri = f"sqlite:///{workflow / 'results' / 'mlflow.db'}"
+    _, runs = mlflow_runs(uri, "demo")
+    texts = read_tsv(DEMO / "test.tsv")["text"].head(12).tolist()
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    run_id = runs["finetuned"].info.run_id
+    command = ["mlflow", "models", "serve", "-m", f"runs:/{run_id}/model", "--env-manager"]
+    server = subprocess.Popen(
+        [*command, "local", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "serve.log").open("w"),
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/ping", timeout=2)
+                break
+            except OSError:
+                alive = server.poll() is None
+                assert alive and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.5)
+        body = json.dumps({"dataframe_records": [{"text": text} for text in texts]}).encode()
+        request = urllib.request.Request(
+            f"{url}/invocations", body, {"Content-Type": "application/json"}
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    expected = _labelled(workflow / "results/demo/checkpoints/finetuned", texts)
+    assert answer["predictions"] == expected
+    assert all(0 <= record["score"] <= 1 for record in answer["predictions"])
+    os.environ["MLFLOW_TRACKING_URI"] = uri  # what pyfunc.load_model resolves runs:/ with
+    try:
+        _, emotions = mlflow_runs(uri, "demo_emotions")
+        emotion_texts = read_tsv(EMOTIONS / "test.tsv")["text"].head(12).tolist()
+        for kind, folder in (
+            ("finetuned", "checkpoints/finetuned"),
+            ("onnx-int8", "compressed/onnx-int8"),
+            ("pruned", "compressed/pruned"),
+        ):
+            model = mlflow.pyfunc.load_model(f"runs:/{emotions[kind].info.run_id}/model")
+            got = model.predict(pd.DataFrame({"text": emotion_texts})).to_dict("records")
+            assert got == _labelled(workflow / "results/demo_emotions" / folder, emotion_texts)
+    finally:
+        del os.environ["MLFLOW_TRACKING_URI"]
 
 
 def track_with(workflow, tracking: dict):
