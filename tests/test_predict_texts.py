@@ -141,3 +141,23 @@ def test_bad_input_ends_in_one_line_and_writes_nothing(models, tmp_path, make, e
     assert result.returncode != 0 and expected in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_prediction_csv_adds_the_score_only_when_asked(models, tmp_path):
+    from textclf.stages import predict as predict_stage
+
+    paths = {"model": models / "tweets", "test": DEMO / "test.tsv"}
+    for scores in (False, True):
+        out = tmp_path / f"scores_{scores}.csv"
+        predict_stage({"max_length": 48, "scores": scores}, {**paths, "prediction": out})
+    plain, scored = (
+        pd.read_csv(tmp_path / "scores_False.csv"),
+        pd.read_csv(tmp_path / "scores_True.csv"),
+    )
+    assert plain.columns.tolist() == ["id", "label"]
+    assert scored.columns.tolist() == ["id", "label", "score"]
+    pd.testing.assert_frame_equal(plain, scored[["id", "label"]])
+    probabilities = registry.load_predictor(models / "tweets").probabilities(
+        read_tsv(DEMO / "test.tsv")["text"]
+    )
+    np.testing.assert_allclose(scored["score"], probabilities.max(-1), atol=1e-6)

@@ -164,15 +164,19 @@ def run_evaluate(
         write_tsv(predicted, out_predictions)
 
 
-def run_predict(model_dir, test_tsv, out_csv, max_length=None, threads=1):
-    """prediction.csv from a saved model of any kind."""
+def run_predict(model_dir, test_tsv, out_csv, max_length=None, threads=1, scores=False):
+    """prediction.csv from a saved model of any kind: id,label, and with `scores` the
+    probability of the (most probable) predicted label."""
     predictor = load_predictor(model_dir, threads, max_length)
     test = read_tsv(test_tsv)
     missing = [c for c in ("id", "text") if c not in test.columns]
     if missing:
         raise DataError(f"{test_tsv}: no {' or '.join(missing)} column (columns: {list(test)})")
-    predicted = predictor.predict(test["text"])["predicted"]
-    write_csv(pd.DataFrame({"id": test["id"], "label": predicted}), out_csv)
+    predicted = predictor.predict(test["text"])
+    table = pd.DataFrame({"id": test["id"], "label": predicted["predicted"]})
+    if scores:
+        table["score"] = predicted["probability"].to_numpy()
+    write_csv(table, out_csv)
     log.info("predict: %d rows by %s -> %s", len(test), model_dir, Path(out_csv))
 
 

@@ -363,7 +363,7 @@ def evaluate(settings: dict, paths: Paths, threads: int = 1) -> None:
 
 
 def predict(settings: dict, paths: Paths, threads: int = 1) -> None:
-    """Label test.tsv: prediction.csv (id,label)."""
+    """Label test.tsv: prediction.csv (id,label; with predict.scores, id,label,score)."""
     from textclf.inference import run_predict
 
     _need(paths, "model", made_by="the stage that makes the model")
@@ -374,6 +374,7 @@ def predict(settings: dict, paths: Paths, threads: int = 1) -> None:
         out_csv=paths["prediction"],
         max_length=settings["max_length"],
         threads=threads,
+        scores=settings["scores"],
     )
 
 
@@ -832,7 +833,10 @@ STAGES: dict[str, Stage] = {
     ),
     "predict": Stage(
         predict,
-        _max_length,
+        lambda s, experiment="", **_: {
+            "max_length": s["model"]["max_length"],
+            "scores": s["predict"]["scores"],
+        },
         lambda e, s, model=None, **_: {
             "model": _model(e, s, model, registry.predicting(s)),
             "test": layout.split(e, "test"),
