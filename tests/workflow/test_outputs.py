@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -68,6 +69,13 @@ def test_every_output_has_its_columns_and_rows(workflow):
     for rule in rules:
         assert (out / "logs" / f"{rule}.log").stat().st_size > 0
         assert (out / "benchmarks" / f"{rule}.tsv").exists()
+    # progress in the rule's log, a tenth of the requests at a time, the journal counted apart
+    augment_log = (out / "logs" / "augment.log").read_text()
+    done = re.findall(
+        r"augment: (\d+)/(\d+) requests \((\d+) from the journal, (\d+) sent", augment_log
+    )
+    assert len(done) >= 10 and done[-1][0] == done[-1][1]
+    assert int(done[-1][2]) + int(done[-1][3]) <= int(done[-1][1])
 
 
 def test_two_experiments_at_once_one_multilabel(workflow):
