@@ -58,7 +58,7 @@ from textclf.inference import run_evaluate
 from textclf.labels import LabelSpace
 from textclf.llm_requests import Journal
 from textclf.logs import setup_logging
-from textclf.mining import facts, run_mine
+from textclf.mining import PLAIN, facts, run_mine
 from textclf.similarity import SentenceEncoder
 from textclf.tsv import read_tsv, write_tsv
 
@@ -67,7 +67,7 @@ KEPT = BENCH / "hard_examples"
 WORK = REPO / "results" / ".bench_hard_examples"
 SAMPLE_SEED = 2020  # the 1,000-row sample is the same for every seed and arm
 
-TODAY = {"max_margin": 0.0, "source_confidence": None, "facts": False, "judge": False}
+TODAY = PLAIN  # mining as it was: every label check off
 # The judge stays off with the embedded SmolLM2-135M: asked which label a rewrite carries, it
 # named one in 2 of 22 requests (2026-12-07, a 1,000-row sample); it needs a larger LLM.
 KEEP = {

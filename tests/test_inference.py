@@ -8,12 +8,12 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from textclf.finetuning import mix_for_stage2
 from textclf.inference import Classifier
 from textclf.metrics import classification_metrics, positive_label_of
-from textclf.mining import MineSettings, mine_rows
+from textclf.mining import PLAIN, MineSettings, mine_rows
 from textclf.modeling import load_classifier
 from textclf.training import TrainSettings, save_checkpoint, train
 
 LABELS = ["INFORMATIVE", "UNINFORMATIVE"]
-MINE_OFF = MineSettings()
+MINE_OFF = MineSettings(**PLAIN)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import pytest
 
 from textclf.labels import MULTI, LabelSpace
 from textclf.mining import (
+    PLAIN,
     MineSettings,
     facts,
     judge_messages,
@@ -31,6 +32,11 @@ class Scripted(Predictor):
         texts = list(texts)
         self.asked += texts
         return np.array([self.table[t] for t in texts], dtype=float)
+
+
+def plain(**on) -> MineSettings:
+    """Mining with every check off but those named."""
+    return MineSettings(**{**PLAIN, **on})
 
 
 def frames(pairs):
@@ -78,9 +84,9 @@ def test_facts_check_drops_rewrites_that_change_a_number():
         ]
     )
     table = {t: UNINF for t in rewrites["text"]} | {t: INF for t in sources["text"]}
-    off, stats_off = mine_rows(Scripted(table), rewrites, sources, MineSettings())
+    off, stats_off = mine_rows(Scripted(table), rewrites, sources, plain())
     assert off["id"].tolist() == ["s0-aug1", "s1-aug1"]  # both wrong: both hard without checks
-    hard, stats = mine_rows(Scripted(table), rewrites, sources, MineSettings(facts=True))
+    hard, stats = mine_rows(Scripted(table), rewrites, sources, plain(facts=True))
     assert hard["id"].tolist() == ["s0-aug1"]
     assert stats["dropped_facts"] == 1 and stats["kept_errors"] == 1
     assert stats["examples"]["facts"][0]["text"] == "The world is on the brink"
@@ -102,7 +108,7 @@ def test_source_check_drops_rewrites_of_wrong_or_unsure_sources():
         "wrong source": [0.3, 0.7],
         **{f"r{i}": UNINF for i in range(3)},
     }
-    hard, stats = mine_rows(Scripted(table), rewrites, sources, MineSettings(source_confidence=0.8))
+    hard, stats = mine_rows(Scripted(table), rewrites, sources, plain(source_confidence=0.8))
     assert hard["id"].tolist() == ["s0-aug1"]
     assert hard["source_probability"].tolist() == [0.95]
     assert stats["dropped_source_wrong"] == 1 and stats["dropped_source_unsure"] == 1
@@ -118,9 +124,9 @@ def test_near_misses_count_as_hard_below_the_margin():
         ]
     )
     table = {"wrong": [0.4, 0.6], "barely right": [0.55, 0.45], "clearly right": [0.9, 0.1]}
-    only_errors, _ = mine_rows(Scripted(table), rewrites, sources, MineSettings())
+    only_errors, _ = mine_rows(Scripted(table), rewrites, sources, plain())
     assert only_errors["id"].tolist() == ["s0-aug1"]
-    hard, stats = mine_rows(Scripted(table), rewrites, sources, MineSettings(max_margin=0.2))
+    hard, stats = mine_rows(Scripted(table), rewrites, sources, plain(max_margin=0.2))
     assert hard["id"].tolist() == ["s0-aug1", "s1-aug1"]
     assert hard["kind"].tolist() == ["error", "near_miss"]
     assert hard["margin"].tolist() == pytest.approx([-0.2, 0.1])
@@ -180,14 +186,14 @@ def test_judge_drops_or_relabels_rewrites_it_labels_otherwise():
         asked.append(list(ids))
         return [replies.get(t) for t in texts]  # None: retries ran out
 
-    hard, stats = mine_rows(Scripted(table), rewrites, sources, MineSettings(judge=True), judge)
+    hard, stats = mine_rows(Scripted(table), rewrites, sources, plain(judge=True), judge)
     assert asked == [rewrites["id"].tolist()]  # only the hard candidates are judged, once
     assert hard["id"].tolist() == ["s0-aug1"] and hard["judge_label"].tolist() == ["INFORMATIVE"]
     assert stats["dropped_judge_disagreed"] == 1
     assert stats["dropped_judge_no_label"] == 1 and stats["dropped_judge_failed"] == 1
     assert counted(stats) == 4
     relabelled, stats = mine_rows(
-        Scripted(table), rewrites, sources, MineSettings(judge=True, relabel=True), judge
+        Scripted(table), rewrites, sources, plain(judge=True, relabel=True), judge
     )
     # "disputed" under the judge's UNINFORMATIVE is right by 0.4: no longer hard
     assert relabelled["id"].tolist() == ["s0-aug1"]
@@ -196,7 +202,7 @@ def test_judge_drops_or_relabels_rewrites_it_labels_otherwise():
         Scripted(table),
         rewrites,
         sources,
-        MineSettings(judge=True, relabel=True, max_margin=0.5),
+        plain(judge=True, relabel=True, max_margin=0.5),
         judge,
     )
     assert near["id"].tolist() == ["s0-aug1", "s1-aug1"]

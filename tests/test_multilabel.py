@@ -183,7 +183,7 @@ def test_predict_reuses_the_saved_thresholds(multilabel_checkpoint, emotion_rows
 
 
 def test_multilabel_mining_keeps_rows_whose_set_differs():
-    from textclf.mining import MineSettings, mine_rows
+    from textclf.mining import PLAIN, MineSettings, mine_rows
 
     class Fixed(Predictor):
         space, thresholds = LabelSpace(("anger", "relief", "worry"), MULTI), np.full(3, 0.5)
@@ -206,7 +206,7 @@ def test_multilabel_mining_keeps_rows_whose_set_differs():
         }
     )
     sources = augmented.assign(id=augmented["source_id"])
-    hard, stats = mine_rows(Fixed(), augmented, sources, MineSettings())
+    hard, stats = mine_rows(Fixed(), augmented, sources, MineSettings(**PLAIN))
     assert hard["id"].tolist() == ["a2", "a4"]
     assert hard["predicted"].tolist() == ["anger", "anger,relief"]
     assert stats["kept_errors"] == 2 and stats["dropped_not_hard"] == 2

@@ -396,8 +396,10 @@ def test_the_same_search_on_a_postgresql_server(tmp_path, tiny_bert, postgres):
     snakemake(workdir, "-j4", *TARGET)
     check_finished_search(workdir)
     assert not (workdir / "results" / "demo" / "search" / "journal.log").exists()
-    (summary,) = optuna.get_all_study_summaries(postgres)  # the study lives in the database
-    study = optuna.load_study(study_name=summary.study_name, storage=postgres)
+    database = searching.database_url(postgres)  # psycopg 3, as the workflow reaches it
+    assert database.startswith("postgresql+psycopg://")
+    (summary,) = optuna.get_all_study_summaries(database)  # the study lives in the database
+    study = optuna.load_study(study_name=summary.study_name, storage=database)
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) == 4
 
 

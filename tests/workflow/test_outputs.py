@@ -10,7 +10,7 @@ import yaml
 
 from textclf.mining import HARD_COLUMNS
 from textclf.tsv import read_tsv
-from workflow.helpers import AUGMENT_ROWS
+from workflow.helpers import AUGMENT_ROWS, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -127,3 +127,39 @@ def test_two_experiments_at_once_one_multilabel(workflow):
     assert (speed > 0).all().all()
     demo_per_class = read_tsv(workflow / "results" / "demo" / "metrics" / "stage1_per_class.tsv")
     assert demo_per_class["label"].tolist() == ["INFORMATIVE", "UNINFORMATIVE"] * 2
+
+
+def test_the_defaults_mine_with_the_label_checks(workflow):
+    """Without the tests' override (helpers.copy_workflow), mine runs the label checks, the
+    defaults: every rewrite is counted by the check that dropped it or as kept, and stage 2
+    follows from what was kept (the tiny encoder, never sure of a source, keeps none)."""
+    config_yaml = workflow / "config.yaml"
+    original = config_yaml.read_text()
+    config = yaml.safe_load(original)
+    del config["mine"]
+    out = workflow / "results" / "demo"
+    hard_tsv = out / "mine" / "misclassified.tsv"
+
+    def unprotect() -> None:  # mining's output is write-protected: a rerun must delete it
+        hard_tsv.chmod(0o644)
+        hard_tsv.unlink()
+
+    try:
+        config_yaml.write_text(yaml.safe_dump(config))
+        unprotect()
+        snakemake(workflow, "-j2", "results/demo/metrics/finetuned.json")
+        mine = yaml.safe_load((out / "settings.yaml").read_text())["mine"]
+        assert (mine["facts"], mine["source_confidence"], mine["max_margin"]) == (True, 0.9, 0.5)
+        stats = json.loads((out / "mine" / "stats.json").read_text())
+        checks = {"dropped_facts", "dropped_source_unsure", "dropped_source_wrong"}
+        assert checks <= set(stats) and sum(stats[c] for c in checks) > 0
+        counted = [v for k, v in stats.items() if k.startswith(("dropped_", "kept_"))]
+        assert sum(counted) == stats["considered"] == len(read_tsv(out / "augment/augmented.tsv"))
+        hard = read_tsv(hard_tsv)
+        assert len(hard) == stats["kept_errors"] + stats["kept_near_misses"]
+        finetuned = json.loads((out / "checkpoints/finetuned/manifest.json").read_text())
+        assert finetuned["kind"] == "finetuned"
+    finally:
+        config_yaml.write_text(original)
+        unprotect()
+        snakemake(workflow, "-j2", "results/prediction.csv", "all_experiments")  # back again
