@@ -17,7 +17,7 @@ from textclf.augment import LLMSettings, Request, ask_all, llm_client, messages_
 from textclf.config import from_section
 from textclf.finetuning import run_stage1
 from textclf.labels import LabelSpace
-from textclf.mining import run_mine
+from textclf.mining import PLAIN, run_mine
 from textclf.tsv import read_tsv, write_tsv
 
 LLM = {"base_url": "local", "local_servers": 2, "workers": 4, "max_tokens": 24, "seed": 7}
@@ -133,7 +133,7 @@ def test_mining_asks_the_real_judge_once_per_candidate(tiny_bert, tmp_path):
     rewrites = sources.assign(source_id=sources["id"], id=sources["id"] + "-aug1")
     rewrites["text"] = "Reportedly, " + rewrites["text"]
     write_tsv(rewrites[["id", "source_id", "text", "label"]], tmp_path / "augmented.tsv")
-    mine = {"judge": True, "max_margin": 1.0}  # every rewrite a candidate (error or near miss)
+    mine = {**PLAIN, "judge": True, "max_margin": 1.0}  # every rewrite a candidate
 
     def mined():
         run_mine(
