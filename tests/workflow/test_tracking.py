@@ -52,8 +52,9 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     finetuned = runs["finetuned"].info.run_id
     listed = {a.path for a in client.list_artifacts(finetuned, "model")}
     assert {"model/MLmodel", "model/artifacts", "model/code", "model/requirements.txt"} <= listed
-    folder = {a.path for a in client.list_artifacts(finetuned, "model/artifacts/model")}
-    assert {f"model/artifacts/model/{f}" for f in ("model.safetensors", "manifest.json")} <= folder
+    inside = "model/artifacts/finetuned"  # the model folder, under its own name
+    folder = {a.path for a in client.list_artifacts(finetuned, inside)}
+    assert {f"{inside}/{f}" for f in ("model.safetensors", "manifest.json")} <= folder
     assert "benchmark.baseline_tfidf.seconds" in runs["tfidf"].data.metrics
     _, emotions = mlflow_runs(uri, "demo_emotions")
     compressed = {"onnx", "onnx-int8", "pruned", "distilled", "distilled-onnx-int8"}
