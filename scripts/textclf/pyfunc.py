@@ -3,7 +3,8 @@
 
 `TextClassifier` is a `PythonModel` around the project's predictor of any kind (a transformer
 folder, ONNX, int8, pruned, distilled, an ensemble, a baseline): the model folder travels as the
-pyfunc model's artifact, the textclf package as its code, and the predictor applies the folder's
+pyfunc model's artifact (an ensemble with its members' folders), the textclf package as its
+code, and the predictor applies the folder's
 preprocessing and max length as every loader of the project does. It takes a table with a
 `text` column and answers `label` and `score` per row, as `pipeline()` does (multi-label: every
 label at or above its threshold and its probability, highest first). The model is logged "from
@@ -13,6 +14,7 @@ code" (a three-line file naming the class), so loading it unpickles nothing.
 from __future__ import annotations
 
 import importlib.metadata
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +43,7 @@ REQUIREMENTS = (
     "emoji",
     "pyyaml",
 )
-EXAMPLE = "Nine new cases of COVID-19 were confirmed in the county today."
+EXAMPLE = "An example text to label."
 
 
 class TextClassifier(PythonModel):
@@ -70,6 +72,27 @@ def requirements() -> list[str]:
     return [*found, f"mlflow=={importlib.metadata.version('mlflow')}"]
 
 
+def self_contained(model_dir, scratch) -> Path:
+    """The folder to ship: `model_dir` itself, or for an ensemble (whose manifest names its
+    members' folders relative to itself) a copy in `scratch` with its members inside."""
+    from textclf import registry
+
+    record = registry.read_manifest(model_dir)
+    if "members" not in record:
+        return Path(model_dir)
+    copy = Path(scratch) / Path(model_dir).name
+    shutil.copytree(model_dir, copy)
+    members = [f"members/{i}" for i in range(len(record["members"]))]
+    for member, inside in zip(record["members"], members, strict=True):
+        shutil.copytree(Path(model_dir) / member, copy / inside)
+    facts = {k: v for k, v in record.items() if k not in ("kind", "parameters", "train_seconds")}
+    registry.write_manifest(
+        copy, record["kind"], record["parameters"], record["train_seconds"],
+        **{**facts, "members": members},
+    )  # fmt: skip
+    return copy
+
+
 def save_pyfunc(model_dir, out_dir) -> None:
     """Save `model_dir` (any model folder of the project) as a pyfunc model in `out_dir`, with
     its signature (a `text` column in; `label` and `score` out) and an input example."""
@@ -88,7 +111,7 @@ def save_pyfunc(model_dir, out_dir) -> None:
         mlflow.pyfunc.save_model(
             str(out_dir),
             python_model=str(code),
-            artifacts={"model": str(model_dir)},
+            artifacts={"model": str(self_contained(model_dir, scratch))},
             code_paths=[str(Path(__file__).parent)],
             signature=signature,
             input_example=example,

@@ -118,6 +118,20 @@ def test_another_seed_trains_only_its_models_and_makes_an_ensemble(workflow, tmp
         assert {"stage1", "stage1/seeds/43", "finetuned/seeds/43", "ensemble"} <= set(runs)
         assert runs["stage1/seeds/43"].data.tags["seed"] == "43"
         assert runs["stage1"].data.tags["seed"] == "42"
+        # the ensemble's MLflow model carries its members: it labels as the ensemble does
+        import mlflow.artifacts
+        import mlflow.pyfunc
+
+        local = mlflow.artifacts.download_artifacts(
+            run_id=runs["ensemble"].info.run_id,
+            artifact_path="model",
+            dst_path=str(tmp_path / "ensemble_model"),
+            tracking_uri=f"sqlite:///{store}",
+        )
+        served = mlflow.pyfunc.load_model(local).predict(pd.DataFrame({"text": texts}))
+        expected = ensemble.predict(texts)
+        assert served["label"].tolist() == expected["predicted"].tolist()
+        np.testing.assert_allclose(served["score"], expected["probability"], atol=1e-6)
     finally:  # back to the fixture's one seed
         snakemake(workflow, "-j2", "results/prediction.csv")
     assert planned_jobs(workflow) == {}
