@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -39,6 +40,17 @@ def test_the_command_line_writes_what_the_rules_wrote(workflow, tmp_path):
         )
         rule_wrote = workflow / "results" / experiment / "prediction.csv"
         assert out.read_bytes() == rule_wrote.read_bytes(), experiment
+        # labelling texts with the model folder alone (no configuration) gives the same labels
+        model = {"demo": "checkpoints/finetuned", "demo_emotions": "compressed/distilled-onnx-int8"}
+        test_tsv = workflow / "results" / experiment / "data" / "test.tsv"
+        labelled = tmp_path / f"{experiment}_labelled.csv"
+        folder = workflow / "results" / experiment / model[experiment]
+        textclf(tmp_path, "predict", "--model", folder, "--input", test_tsv, "--out", labelled)
+        by_folder = pd.read_csv(labelled, dtype=str, keep_default_na=False)
+        by_rule = pd.read_csv(rule_wrote, dtype=str, keep_default_na=False)
+        assert by_folder["id"].tolist() == by_rule["id"].tolist()
+        label_sets = [[set(field.split(",")) for field in t["label"]] for t in (by_folder, by_rule)]
+        assert label_sets[0] == label_sets[1], experiment  # multi-label: the same sets
     figures = tmp_path / "figures"
     textclf(workflow, "figures", "--experiment", "demo_emotions", "--out-dir", str(figures))
     rules_drew = workflow / "results" / "demo_emotions" / "figures"
