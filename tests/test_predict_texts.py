@@ -150,14 +150,24 @@ def test_prediction_csv_adds_the_score_only_when_asked(models, tmp_path):
     for scores in (False, True):
         out = tmp_path / f"scores_{scores}.csv"
         predict_stage({"max_length": 48, "scores": scores}, {**paths, "prediction": out})
-    plain, scored = (
-        pd.read_csv(tmp_path / "scores_False.csv"),
-        pd.read_csv(tmp_path / "scores_True.csv"),
-    )
+    plain = pd.read_csv(tmp_path / "scores_False.csv")
+    scored = pd.read_csv(tmp_path / "scores_True.csv")
     assert plain.columns.tolist() == ["id", "label"]
     assert scored.columns.tolist() == ["id", "label", "score"]
     pd.testing.assert_frame_equal(plain, scored[["id", "label"]])
-    probabilities = registry.load_predictor(models / "tweets").probabilities(
-        read_tsv(DEMO / "test.tsv")["text"]
-    )
+    texts = read_tsv(DEMO / "test.tsv")["text"]
+    probabilities = registry.load_predictor(models / "tweets").probabilities(texts)
     np.testing.assert_allclose(scored["score"], probabilities.max(-1), atol=1e-6)
+    # multi-label: the highest probability among the predicted labels, never one left out
+    test = read_tsv(EMOTIONS / "test.tsv").rename(columns={"labels": "label"})
+    write_tsv(test, tmp_path / "emotions_test.tsv")
+    out = tmp_path / "multi.csv"
+    paths = {"model": models / "multi", "test": tmp_path / "emotions_test.tsv"}
+    predict_stage({"max_length": 128, "scores": True}, {**paths, "prediction": out})
+    multi = pd.read_csv(out, dtype={"label": str})
+    predictor = registry.load_predictor(models / "multi")
+    probabilities = predictor.probabilities(test["text"])
+    index = {label: i for i, label in enumerate(predictor.space.labels)}
+    for row, labels, score in zip(probabilities, multi["label"], multi["score"], strict=True):
+        highest = max(row[index[label]] for label in labels.split(","))
+        assert score == pytest.approx(highest, abs=1e-6)

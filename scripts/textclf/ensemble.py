@@ -30,7 +30,7 @@ class EnsembleModel(Predictor):
             self.thresholds = np.mean([member.thresholds for member in members], axis=0)
 
     @classmethod
-    def load(cls, folder, threads: int = 1, max_length: int = 128) -> EnsembleModel:
+    def load(cls, folder, threads: int = 1, max_length: int | None = None) -> EnsembleModel:
         record = read_manifest(folder)
         members = [Path(folder) / member for member in record["members"]]
         missing = [str(m) for m in members if not m.exists()]

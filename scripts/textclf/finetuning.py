@@ -14,9 +14,11 @@ In each, a hard row's loss counts `finetune.hard_weight` times an original row's
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import asdict
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -250,7 +252,12 @@ def run_stage2(
         len(hard),
         len(rows) - len(hard),
     )
-    base_model = read_manifest(stage1_dir).get("base_model")
+    stage1 = read_manifest(stage1_dir)
+    if "base_model" in stage1:
+        base_model = stage1["base_model"]
+    else:  # a stage 1 saved before manifests named it: what its config says it was loaded from
+        config = json.loads((Path(stage1_dir) / "config.json").read_text())
+        base_model = hub_id(config.get("_name_or_path") or str(stage1_dir))
     origin = (
         f"stage 2 of the hard-example method, stage 1 (fine-tuned from `{base_model}`) trained "
         f"again on {len(hard)} hard examples and {len(rows) - len(hard)} original rows"

@@ -165,8 +165,8 @@ def run_evaluate(
 
 
 def run_predict(model_dir, test_tsv, out_csv, max_length=None, threads=1, scores=False):
-    """prediction.csv from a saved model of any kind: id,label, and with `scores` the
-    probability of the (most probable) predicted label."""
+    """prediction.csv from a saved model of any kind: id,label, and with `scores` the predicted
+    label's probability (multi-label: the highest of the predicted labels')."""
     predictor = load_predictor(model_dir, threads, max_length)
     test = read_tsv(test_tsv)
     missing = [c for c in ("id", "text") if c not in test.columns]

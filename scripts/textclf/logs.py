@@ -62,7 +62,8 @@ class Progress:
         ):
             return
         rate = self.timed / max(time.monotonic() - self.started, 1e-9)
-        left = (self.total - self.done) / rate if rate else float("nan")
+        remaining = max(self.total - self.done, 0)
+        left = remaining / rate if rate else (0.0 if not remaining else float("nan"))
         logging.getLogger("textclf").info(
             "%s: %d/%d %s%s, %.1f %s/s, about %s left",
             self.what,

@@ -25,12 +25,18 @@ class Predictor:
         raise NotImplementedError
 
     def predict(self, texts) -> pd.DataFrame:
-        """One row per text: predicted label (or label set) and the top probability."""
+        """One row per text: predicted label (or label set) and its probability (multi-label:
+        the highest of the predicted labels', which per-label thresholds may leave below the
+        highest of all)."""
         probabilities = self.probabilities(texts)
+        top = probabilities.max(-1)
+        if self.space.multi_label:
+            chosen = thresholds.apply_thresholds(probabilities, self.thresholds)
+            top = np.where(chosen, probabilities, -np.inf).max(-1)
         return pd.DataFrame(
             {
                 "predicted": thresholds.label_fields(self.space, probabilities, self.thresholds),
-                "probability": probabilities.max(-1).round(6),
+                "probability": top.round(6),
             }
         )
 

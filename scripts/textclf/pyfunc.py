@@ -3,12 +3,13 @@
 
 `TextClassifier` is a `PythonModel` around the project's predictor of any kind (a transformer
 folder, ONNX, int8, pruned, distilled, an ensemble, a baseline): the model folder travels as the
-pyfunc model's artifact (an ensemble with its members' folders), the textclf package as its
-code, and the predictor applies the folder's
-preprocessing and max length as every loader of the project does. It takes a table with a
-`text` column and answers `label` and `score` per row, as `pipeline()` does (multi-label: every
-label at or above its threshold and its probability, highest first). The model is logged "from
-code" (a three-line file naming the class), so loading it unpickles nothing.
+pyfunc model's artifact (an ensemble with its members' folders), the textclf package and its
+settings schema (which the settings classes read on import) as its code, and the predictor
+applies the folder's preprocessing and max length as every loader of the project does. It
+takes a table with a `text` column and answers `label` and `score` per row, as `pipeline()`
+does (multi-label: every label at or above its threshold and its probability, highest first).
+The model is logged "from code" (a three-line file naming the class), so loading it unpickles
+nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow.pyfunc import PythonModel
+
+from textclf.config.schema import SCHEMA_PATH
 
 MODEL_CODE = """\
 from mlflow.models import set_model
@@ -38,6 +41,7 @@ REQUIREMENTS = (
     "pandas",
     "numpy",
     "scikit-learn",
+    "scipy",
     "joblib",
     "onnxruntime",
     "emoji",
@@ -63,13 +67,16 @@ class TextClassifier(PythonModel):
 
 
 def requirements() -> list[str]:
+    """Pins of what the predictors import, at the installed versions without a local label
+    (PyTorch's CPU wheel is 2.13.0+cpu; the index has 2.13.0)."""
     found = []
-    for name in REQUIREMENTS:
+    for name in (*REQUIREMENTS, "mlflow"):
         try:
-            found.append(f"{name}=={importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
+            public = importlib.metadata.version(name).split("+")[0]
+            found.append(f"{name}=={public}")
+        except importlib.metadata.PackageNotFoundError:  # onnxruntime-gpu for onnxruntime, ...
             continue
-    return [*found, f"mlflow=={importlib.metadata.version('mlflow')}"]
+    return found
 
 
 def self_contained(model_dir, scratch) -> Path:
@@ -112,7 +119,7 @@ def save_pyfunc(model_dir, out_dir) -> None:
             str(out_dir),
             python_model=str(code),
             artifacts={"model": str(self_contained(model_dir, scratch))},
-            code_paths=[str(Path(__file__).parent)],
+            code_paths=[str(Path(__file__).parent), str(SCHEMA_PATH.parent)],
             signature=signature,
             input_example=example,
             pip_requirements=requirements(),

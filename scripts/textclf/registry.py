@@ -282,7 +282,8 @@ def load_predictor(folder, threads: int = 1, max_length: int | None = None):
     texts: they are prepared as its training data were (the manifest's `preprocess`) and cut
     at its `max_length` unless another is given."""
     record = read_manifest(folder)
-    max_length = max_length or record.get("max_length", DEFAULT_MAX_LENGTH)
+    if max_length is None and KINDS[record["kind"]].role != ENSEMBLE:  # members: their own
+        max_length = record.get("max_length", DEFAULT_MAX_LENGTH)
     predictor = predictor_class(record["kind"]).load(folder, threads=threads, max_length=max_length)
     if record.get("preprocess", "none") != "none":
         module, name = PREPROCESSED.split(":")

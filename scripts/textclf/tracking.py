@@ -66,8 +66,9 @@ def numbers(values: dict, prefix: str = "") -> dict[str, float]:
     return found
 
 
-def digest(*paths) -> str:
-    hashed = hashlib.sha256()
+def digest(*paths, version: str = "") -> str:
+    """What identifies a run: its files' bytes, and `version`, the form it is logged in."""
+    hashed = hashlib.sha256(version.encode())
     for path in paths:
         if path is not None and Path(path).is_file():
             hashed.update(Path(path).read_bytes())
@@ -242,6 +243,15 @@ def benchmark_metrics(benchmarks_dir, rules: list[str]) -> dict[str, float]:
     return found
 
 
+# A model run's form: its model logged as an MLflow pyfunc model (runs logged before, with the
+# folder as plain files, are logged again).
+MODEL_RUN_VERSION = "pyfunc-1"
+
+
+def model_digest(metrics_json, folder) -> str:
+    return digest(metrics_json, Path(folder) / registry.MANIFEST, version=MODEL_RUN_VERSION)
+
+
 def model_run(store, experiment, name, files, settings, final, out_dir):
     """One model of one seed as a run: `name` is the model's, or `<model>/seeds/<seed>`."""
     folder, metrics_json = Path(files["folder"]), Path(files["metrics"])
@@ -268,7 +278,7 @@ def model_run(store, experiment, name, files, settings, final, out_dir):
         return store.log_run(
             name,
             f"{experiment}/{name}",
-            digest(metrics_json, folder / registry.MANIFEST),
+            model_digest(metrics_json, folder),
             params,
             history_steps(folder),
             metrics,
@@ -367,9 +377,7 @@ def track(
         logged = store.logged()
         for model, files in models.items():
             key = f"{experiment}/{model}"
-            if digest(files["metrics"], Path(files["folder"]) / registry.MANIFEST) in logged.get(
-                key, ()
-            ):
+            if model_digest(files["metrics"], files["folder"]) in logged.get(key, ()):
                 log.info("%s: already tracked", key)
                 continue
             run = model_run(store, experiment, model, files, settings, final, out_dir)

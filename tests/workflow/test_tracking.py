@@ -81,9 +81,7 @@ def test_a_tracked_model_is_served_by_mlflow_with_the_predictors_labels(workflow
     """`mlflow models serve -m runs:/<id>/model --env-manager local`, as the docs say, answers
     a POST with the predictor's labels and scores; the multi-label, ONNX int8 and pruned models
     load from their runs as pyfunc models and label as their predictors do."""
-    import mlflow.pyfunc
-    import pandas as pd
-    from conftest import DEMO, EMOTIONS
+    from conftest import DEMO, EMOTIONS, REPO
 
     uri = f"sqlite:///{workflow / 'results' / 'mlflow.db'}"
     _, runs = mlflow_runs(uri, "demo")
@@ -126,20 +124,36 @@ def test_a_tracked_model_is_served_by_mlflow_with_the_predictors_labels(workflow
     expected = _labelled(workflow / "results/demo/checkpoints/finetuned", texts)
     assert answer["predictions"] == expected
     assert all(0 <= record["score"] <= 1 for record in answer["predictions"])
-    os.environ["MLFLOW_TRACKING_URI"] = uri  # what pyfunc.load_model resolves runs:/ with
-    try:
-        _, emotions = mlflow_runs(uri, "demo_emotions")
-        emotion_texts = read_tsv(EMOTIONS / "test.tsv")["text"].head(12).tolist()
-        for kind, folder in (
-            ("finetuned", "checkpoints/finetuned"),
-            ("onnx-int8", "compressed/onnx-int8"),
-            ("pruned", "compressed/pruned"),
-        ):
-            model = mlflow.pyfunc.load_model(f"runs:/{emotions[kind].info.run_id}/model")
-            got = model.predict(pd.DataFrame({"text": emotion_texts})).to_dict("records")
-            assert got == _labelled(workflow / "results/demo_emotions" / folder, emotion_texts)
-    finally:
-        del os.environ["MLFLOW_TRACKING_URI"]
+    # every kind loads from its run in a fresh process outside the checkout, as a user's would:
+    # the model's own copy of textclf (and its schema) is what runs
+    _, emotions = mlflow_runs(uri, "demo_emotions")
+    emotion_texts = read_tsv(EMOTIONS / "test.tsv")["text"].head(12).tolist()
+    load = (
+        "import json, sys, mlflow.pyfunc, pandas as pd; "
+        "model = mlflow.pyfunc.load_model(sys.argv[1]); "
+        "answer = model.predict(pd.DataFrame({'text': json.loads(sys.argv[2])})); "
+        "where = sys.modules['textclf'].__file__; "
+        "print(json.dumps({'records': answer.to_dict('records'), 'textclf': where}))"
+    )
+    for experiment, kind, folder, kind_texts in (
+        (runs, "tfidf", "results/demo/baselines/tfidf", texts),
+        (emotions, "finetuned", "results/demo_emotions/checkpoints/finetuned", emotion_texts),
+        (emotions, "onnx-int8", "results/demo_emotions/compressed/onnx-int8", emotion_texts),
+        (emotions, "pruned", "results/demo_emotions/compressed/pruned", emotion_texts),
+    ):
+        model_uri = f"runs:/{experiment[kind].info.run_id}/model"
+        done = subprocess.run(
+            [sys.executable, "-c", load, model_uri, json.dumps(kind_texts)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        assert not answer["textclf"].startswith(str(REPO)), answer["textclf"]  # the model's copy
+        assert answer["records"] == _labelled(workflow / folder, kind_texts), kind
 
 
 def track_with(workflow, tracking: dict):

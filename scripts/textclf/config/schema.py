@@ -12,7 +12,17 @@ import yaml
 
 from textclf import registry
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "config.schema.yaml"
+
+def _schema_path() -> Path:
+    """schemas/ of the checkout (scripts/textclf/config/ -> the workflow's folder), or of a copy
+    of the package shipped beside it (an MLflow model's code/: textclf.pyfunc)."""
+    here = Path(__file__).resolve()
+    roots = (here.parents[3], here.parents[2])
+    places = [root / "schemas" / "config.schema.yaml" for root in roots]
+    return next((place for place in places if place.is_file()), places[0])
+
+
+SCHEMA_PATH = _schema_path()
 # Every section an experiment may override.
 SECTIONS = (
     "data",
