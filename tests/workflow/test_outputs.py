@@ -151,7 +151,9 @@ def test_the_defaults_mine_with_the_label_checks(workflow):
     try:
         config_yaml.write_text(yaml.safe_dump(config))
         unprotect()
-        snakemake(workflow, "-j2", "results/demo/metrics/finetuned.json")
+        snakemake(
+            workflow, "-j2", "results/demo/metrics/finetuned.json", "results/demo/settings.yaml"
+        )
         mine = yaml.safe_load((out / "settings.yaml").read_text())["mine"]
         assert (mine["facts"], mine["source_confidence"], mine["max_margin"]) == (True, 0.9, None)
         stats = json.loads((out / "mine" / "stats.json").read_text())
