@@ -70,6 +70,19 @@ def test_every_model_is_an_mlflow_run_in_the_sqlite_store(workflow):
     assert record["status"] == "complete"
 
 
+def wait_until_answering(url: str, server: subprocess.Popen, log: Path | None = None) -> None:
+    """Wait up to 2 minutes for a server started by the test to answer `url`."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            alive = server.poll() is None
+            assert alive and time.monotonic() < deadline, log.read_text() if log else "no server"
+            time.sleep(0.5)
+
+
 def _labelled(folder, texts) -> list[dict]:
     from textclf import registry
     from textclf.inference import labelled
@@ -104,15 +117,7 @@ def test_a_tracked_model_is_served_by_mlflow_with_the_predictors_labels(workflow
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/ping", timeout=2)
-                break
-            except OSError:
-                alive = server.poll() is None
-                assert alive and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-                time.sleep(0.5)
+        wait_until_answering(f"{url}/ping", server, tmp_path / "serve.log")
         body = json.dumps({"dataframe_records": [{"text": text} for text in texts]}).encode()
         request = urllib.request.Request(
             f"{url}/invocations", body, {"Content-Type": "application/json"}
@@ -194,14 +199,7 @@ def test_a_tracking_change_reruns_only_track_and_logs_to_an_mlflow_server(workfl
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "no MLflow server"
-                time.sleep(0.5)
+        wait_until_answering(f"{url}/health", server)
         track_with(workflow, {"uri": url})
         _, runs = mlflow_runs(url, "demo")
         assert set(runs) == {"scratch", "tfidf", "stage1", "finetuned", "significance"}
