@@ -1,9 +1,11 @@
 """Compressed models of a tiny trained BERT (ONNX fp32 and int8, pruned, distilled), and the
 speed table."""
 
+import collections
 import json
 
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 from conftest import DEMO, EMOTIONS, demo_rows
@@ -17,6 +19,7 @@ from textclf.distillation import (
     student_from,
     teacher_logits,
 )
+from textclf.encoding import encode, predict_logits
 from textclf.finetuning import run_stage1
 from textclf.inference import Classifier, run_predict
 from textclf.labels import LabelSpace
@@ -65,14 +68,29 @@ def test_onnx_and_int8_models_agree_with_the_torch_model(trained):
         predictor = registry.load_predictor(folder)
         assert isinstance(predictor, OnnxModel)
         assert (predictor.predict(texts)["predicted"] == expected).mean() >= agreement
-    fp32 = registry.load_predictor(trained / "onnx").probabilities(texts)
-    np.testing.assert_allclose(fp32, reference.probabilities(texts), atol=1e-4)
+    onnx_fp32 = registry.load_predictor(trained / "onnx")
+    encoded = encode(reference.tokenizer, texts, reference.max_length)
+    logits = predict_logits(reference.model, encoded, reference.tokenizer.pad_token_id)
+    np.testing.assert_allclose(onnx_fp32.logits(texts), logits, atol=1e-4)
+    fp32 = onnx_fp32.probabilities(texts)
     # int8 weights: the int8 file is smaller, its probabilities close but not equal
     int8 = registry.load_predictor(trained / "onnx-int8").probabilities(texts)
     assert 0 < np.abs(int8 - fp32).max() < 0.2
     assert (trained / "onnx-int8" / ONNX_FILE).stat().st_size < (
         trained / "onnx" / ONNX_FILE
     ).stat().st_size
+
+
+def test_the_export_is_fused_for_onnx_runtime_and_int8_quantizes_the_attention(trained):
+    def operators(kind):
+        graph = onnx.load(str(trained / kind / ONNX_FILE), load_external_data=False).graph
+        return collections.Counter(node.op_type for node in graph.node)
+
+    layers = len(encoder_layers(Classifier(trained / "stage1").model))
+    fused = operators("onnx")
+    assert fused["Attention"] == fused["BiasGelu"] == layers
+    assert fused["SkipLayerNormalization"] == 2 * layers
+    assert operators("onnx-int8")["QAttention"] == layers
 
 
 def test_any_batch_size_and_length_runs_through_the_export(trained):

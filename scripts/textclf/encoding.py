@@ -3,6 +3,8 @@ training, inference and the figures share."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -69,17 +71,37 @@ def predict_logits(
     dtype=None,
     progress: str | None = None,
 ):
-    """A transformer's logits in input order. `dtype`: autocast to bf16 or fp16; None = full
-    precision. `progress`: as logits_in_order."""
+    """A transformer's logits in input order. `dtype`: bf16 or fp16, None = full precision;
+    see in_precision. `progress`: as logits_in_order."""
     model.eval()
     device = next(model.parameters()).device
+    model, autocast = in_precision(model, dtype)
 
     def run(batch):
         batch = {name: values.to(device) for name, values in batch.items()}
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
             return model(**batch).logits.cpu()
 
     return logits_in_order(run, encoded, pad_id, model.config.num_labels, batch_size, progress)
+
+
+def in_precision(model, dtype):
+    """(model, autocast dtype) to run `model` in `dtype` (None: as it is). On a CPU the weights
+    themselves are cast (a copy, unless they are in `dtype` already: see to_precision); on a
+    GPU the model runs under autocast."""
+    weights = next(model.parameters()).dtype
+    if dtype is None or dtype == weights:
+        return model, None
+    if next(model.parameters()).device.type == "cpu":
+        return to_precision(copy.deepcopy(model), dtype), None
+    return model, dtype
+
+
+def to_precision(model, dtype):
+    """`model` with its weights cast to `dtype` in place, for inference on a CPU: casting once is
+    faster than autocast, which casts every weight again in every batch (MiniLM in bf16 on 2
+    AVX-512 BF16 cores: 1.27x the texts/s, bench/profile_step.py)."""
+    return model.to(dtype) if dtype is not None else model
 
 
 def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:

@@ -374,7 +374,7 @@ def sentence_embeddings(model_dir, texts, max_length: int = 128, threads: int = 
     with torch.no_grad():
         for start in range(0, len(encoded), 64):
             batch = collate(encoded[start : start + 64], classifier.tokenizer.pad_token_id, device)
-            hidden = encoder(**batch).last_hidden_state
+            hidden = encoder(**batch).last_hidden_state.float()  # bf16 where the model runs in it
             mask = batch["attention_mask"].unsqueeze(-1).float()
             chunks.append(((hidden * mask).sum(1) / mask.sum(1)).cpu().numpy())
     return np.concatenate(chunks)
