@@ -1,17 +1,19 @@
 """Where a bf16 training step and a bf16 inference batch of the packaged MiniLM spend their time
-on this CPU, and what each candidate change does to it, measured alone (issue 25).
+on this CPU, and what each candidate change does to it, each change measured alone (issue 25).
 
-    .venv/bin/python bench/profile_step.py                 # every variant, about 15 min
-    .venv/bin/python bench/profile_step.py --only train_base train_attn_dropout0
+    .venv/bin/python bench/profile_step.py                  # every variant, 3 rounds, ~25 min
+    .venv/bin/python bench/profile_step.py --rounds 1 --only train_before train_workflow
 
 Batches: WNUT-2020 training rows, length-grouped as the workflow draws them (batch 16, seed
-42), the same batches for every variant; inference on the valid texts sorted by length in
+42), the same batches for every variant; inference on the 999 valid texts sorted by length in
 batches of 64, as the predict step runs them. Each variant runs in a process of its own: WARM
-steps first (not timed; a compiled variant compiles there, and its compile seconds are
-reported), then STEPS timed ones. Rows/s and the matrix products' GFLOP/s (forward 2 x
-parameters of the linear layers x tokens, backward twice that; attention's products added)
-go to bench/profile_step_results.json; `--table` prints torch.profiler's operator table of
-the variant (the share of time in matrix products vs the rest).
+steps first (not timed; a compiled variant compiles there: `warm_seconds`), then STEPS timed
+ones. The variants run one after another in each of `--rounds` rounds, so a drift of the
+machine's speed (a shared host) touches all of them; the median over rounds is reported.
+Matrix-product GFLOP/s: bench/speed.py's count (the unpadded tokens' products, a training row 3x
+its forward pass). The `_before` and `_workflow` variants also record torch.profiler's operator
+shares (self CPU time) of 20 steps or 12 batches. Results: bench/profile_step_results.json, then
+BENCHMARKS.md (bench/report.py). Run it alone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -29,28 +32,27 @@ from common import REPO
 sys.path.insert(0, str(REPO / "scripts"))
 DATA = REPO.parent / "shared" / "datasets" / "wnut2020_covid_informative"
 MODEL = "all-MiniLM-L6-v2"
-WARM, STEPS = 10, 60
-INFER_BATCHES = 12
+WARM, STEPS, PROFILED = 10, 60, 20
 
 TRAIN = {
-    "train_base": "the workflow's step today: bf16 autocast, dropout 0.1, deterministic "
-    "algorithms, fused AdamW, gradient clipping",
-    "train_nondeterministic": "base without torch.use_deterministic_algorithms",
-    "train_nofill": "base without filling new tensors with NaN (deterministic algorithms kept)",
-    "train_attn_dropout0": "base with attention-probability dropout 0 (SDPA's fused kernel)",
-    "train_dropout0": "base with every dropout 0",
-    "train_dropout0_math": "every dropout 0, SDPA's math kernel (not the fused one)",
-    "train_noclip": "base without gradient clipping",
-    "train_compiled": "base under torch.compile (Inductor)",
-    "train_compiled_attn_dropout0": "attention dropout 0 and torch.compile",
-    "train_fp32": "base in fp32 (no autocast)",
+    "train_before": "the step before issue 25: bf16 autocast, torch's dropout, deterministic "
+    "algorithms filling new tensors with NaN, fused AdamW, gradient clipping",
+    "train_workflow": "the workflow's step now: numpy dropout masks, no NaN filling",
+    "train_fast_dropout": "before, with numpy dropout masks only",
+    "train_nofill": "before, without NaN filling only",
+    "train_nondeterministic": "before, without deterministic algorithms",
+    "train_attention_dropout0": "before, attention dropout 0 (SDPA's fused CPU kernel)",
+    "train_dropout0_math": "before, every dropout 0, SDPA's math kernel: dropout's full cost",
+    "train_noclip": "before, without gradient clipping",
+    "train_compiled": "before, under torch.compile(dynamic=True)",
+    "train_fp32": "before, in fp32",
 }
 INFER = {
-    "infer_autocast": "predict today: fp32 weights under bf16 autocast",
-    "infer_bf16_weights": "the model cast to bf16 once, no autocast",
-    "infer_compiled": "bf16 weights under torch.compile",
+    "infer_before": "predict before issue 25: fp32 weights under bf16 autocast",
+    "infer_workflow": "predict now: the weights cast to bf16 once",
+    "infer_workflow_math": "bf16 weights, SDPA's math kernel instead of the fused one",
+    "infer_compiled": "bf16 weights under torch.compile(dynamic=True)",
     "infer_fp32": "fp32",
-    "infer_autocast_math": "autocast, SDPA's math kernel",
 }
 
 
@@ -72,56 +74,53 @@ def load(seed: int = 42):
     return model, tokenizer, encoded, targets, batches
 
 
-def matmul_flops(model, tokens: int, width: int, rows: int) -> float:
-    """Forward FLOPs of the matrix products for `rows` sequences padded to `width`."""
+def operator_shares(prof, top: int = 12) -> list[dict]:
+    """The operators with the most self CPU time and their share of it."""
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    ranked = sorted(events, key=lambda e: -e.self_cpu_time_total)[:top]
+    return [
+        {"name": e.key, "share": e.self_cpu_time_total / total, "calls": e.count} for e in ranked
+    ]
+
+
+def train_variant(name: str, threads: int) -> dict:
     import torch
-
-    linear = sum(
-        m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear)
-    )
-    config = model.config
-    attention = 4 * rows * width * width * config.hidden_size * config.num_hidden_layers
-    return 2 * linear * tokens + attention
-
-
-def train_variant(name: str, threads: int, table: bool) -> dict:
-    import torch
+    from speed import matmul_gflop
     from torch.nn import functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
     from textclf.encoding import collate
-    from textclf.modeling import set_dropout
+    from textclf.modeling import set_dropout, use_fast_dropout
     from textclf.training import _param_groups, seed_everything
 
     torch.set_num_threads(threads)
     model, tokenizer, encoded, targets, batches = load()
-    seed_everything(42)
+    seed_everything(42)  # the workflow's: no NaN filling
+    before = name != "train_workflow"
+    torch.utils.deterministic.fill_uninitialized_memory = before and name != "train_nofill"
     if name == "train_nondeterministic":
         torch.use_deterministic_algorithms(False)
-    if name == "train_nofill":
-        torch.utils.deterministic.fill_uninitialized_memory = False
-    if "attn_dropout0" in name:
+    if name in ("train_workflow", "train_fast_dropout"):
+        use_fast_dropout(model, 42)
+    if name == "train_attention_dropout0":
         for layer in model.modules():
             if type(layer).__name__.endswith("SelfAttention"):  # SDPA's dropout_p
                 layer.dropout.p = 0.0
-    if name.startswith("train_dropout0"):
+    backends = [SDPBackend.MATH]
+    if name == "train_dropout0_math":
         set_dropout(model, 0.0)
+    else:
+        backends.append(SDPBackend.FLASH_ATTENTION)
     dtype = None if name == "train_fp32" else torch.bfloat16
     optimizer = torch.optim.AdamW(_param_groups(model, 0.01), lr=5e-5, fused=True)
-    network = torch.compile(model, dynamic=True) if "compiled" in name else model
+    network = torch.compile(model, dynamic=True) if name == "train_compiled" else model
     network.train()
-    pad = tokenizer.pad_token_id
     chosen = batches[: WARM + STEPS]
-    prepared = [collate([encoded[i] for i in b], pad, "cpu") for b in chosen]
-
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    backends = [SDPBackend.MATH] if name.endswith("_math") else [SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]
+    prepared = [collate([encoded[i] for i in b], tokenizer.pad_token_id, "cpu") for b in chosen]
 
     def step(batch, index):
-        with (
-            torch.autocast("cpu", dtype=dtype, enabled=dtype is not None),
-            sdpa_kernel(backends),
-        ):
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None), sdpa_kernel(backends):
             logits = network(**batch).logits
             loss = F.cross_entropy(logits.float(), targets[index], reduction="sum")
         (loss / len(index)).backward()
@@ -130,39 +129,36 @@ def train_variant(name: str, threads: int, table: bool) -> dict:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
+    pairs = list(zip(prepared, chosen, strict=True))
     started = time.perf_counter()
-    for batch, index in zip(prepared[:WARM], chosen[:WARM], strict=True):
+    for batch, index in pairs[:WARM]:
         step(batch, index)
     warm_seconds = time.perf_counter() - started
-    timed = list(zip(prepared[WARM:], chosen[WARM:], strict=True))
     started = time.perf_counter()
-    for batch, index in timed:
+    for batch, index in pairs[WARM:]:
         step(batch, index)
     seconds = time.perf_counter() - started
-    rows = sum(len(i) for _, i in timed)
-    flops = 3 * sum(
-        matmul_flops(model, int(b["attention_mask"].sum()), b["input_ids"].shape[1], len(i))
-        for b, i in timed
-    )
+    rows = sum(len(index) for _, index in pairs[WARM:])
+    lengths = [len(encoded[i]) for _, index in pairs[WARM:] for i in index]
     result = {
         "rows_per_s": rows / seconds,
-        "ms_per_step": 1000 * seconds / len(timed),
-        "gflops": flops / seconds / 1e9,
+        "gflops": 3 * matmul_gflop(model, lengths) / seconds,
         "warm_seconds": warm_seconds,
-        "padded_tokens_per_row": sum(b["input_ids"].numel() for b, _ in timed) / rows,
     }
-    if table:
+    if name in ("train_before", "train_workflow"):
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for batch, index in timed[:20]:
+            for batch, index in pairs[WARM : WARM + PROFILED]:
                 step(batch, index)
-        result["table"] = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30)
+        result["operators"] = operator_shares(prof)
     return result
 
 
-def infer_variant(name: str, threads: int, table: bool) -> dict:
+def infer_variant(name: str, threads: int) -> dict:
     import torch
+    from speed import matmul_gflop
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
     from textclf.encoding import collate, encode
     from textclf.tsv import read_tsv
@@ -170,27 +166,20 @@ def infer_variant(name: str, threads: int, table: bool) -> dict:
     torch.set_num_threads(threads)
     model, tokenizer, _, _, _ = load()
     model.eval()
-    texts = read_tsv(DATA / "valid.tsv")["text"]
-    encoded = sorted(encode(tokenizer, texts, 128), key=len)
+    encoded = sorted(encode(tokenizer, read_tsv(DATA / "valid.tsv")["text"], 128), key=len)
     pad = tokenizer.pad_token_id
     batches = [collate(encoded[s : s + 64], pad, "cpu") for s in range(0, len(encoded), 64)]
-    dtype = torch.bfloat16 if name.startswith("infer_autocast") else None
-    if name in ("infer_bf16_weights", "infer_compiled"):
+    dtype = torch.bfloat16 if name == "infer_before" else None
+    if name.startswith(("infer_workflow", "infer_compiled")):
         model.to(torch.bfloat16)
     network = torch.compile(model, dynamic=True) if name == "infer_compiled" else model
-
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
     backends = [SDPBackend.MATH]
     if not name.endswith("_math"):
         backends.append(SDPBackend.FLASH_ATTENTION)
 
     @torch.no_grad()
     def run(batch):
-        with (
-            torch.autocast("cpu", dtype=dtype, enabled=dtype is not None),
-            sdpa_kernel(backends),
-        ):
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None), sdpa_kernel(backends):
             return network(**batch).logits.float()
 
     started = time.perf_counter()
@@ -198,86 +187,62 @@ def infer_variant(name: str, threads: int, table: bool) -> dict:
         run(batch)
     warm_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    logits = torch.cat([run(batch) for batch in batches])
+    for batch in batches:
+        run(batch)
     seconds = time.perf_counter() - started
-    flops = sum(
-        matmul_flops(model, int(b["attention_mask"].sum()), b["input_ids"].shape[1], 64)
-        for b in batches
-    )
     result = {
         "texts_per_s": len(encoded) / seconds,
-        "gflops": flops / seconds / 1e9,
+        "gflops": matmul_gflop(model, [len(e) for e in encoded]) / seconds,
         "warm_seconds": warm_seconds,
-        "predicted": logits.argmax(-1).tolist(),
     }
-    if table:
+    if name in ("infer_before", "infer_workflow"):
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for batch in batches[-INFER_BATCHES:]:
+            for batch in batches[-12:]:
                 run(batch)
-        result["table"] = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30)
+        result["operators"] = operator_shares(prof)
     return result
-
-
-def peak(threads: int) -> dict:
-    """GFLOP/s of a bare matrix product in fp32 and bf16, square 2048 and MiniLM's
-    feed-forward shape (880 x 384 x 1536), best of 5."""
-    import torch
-
-    torch.set_num_threads(threads)
-    out = {}
-    for dtype in (torch.float32, torch.bfloat16):
-        for shape in ((2048, 2048, 2048), (880, 384, 1536)):
-            m, k, n = shape
-            a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-            for _ in range(3):
-                a @ b
-            best = float("inf")
-            for _ in range(5):
-                started = time.perf_counter()
-                for _ in range(10):
-                    a @ b
-                best = min(best, (time.perf_counter() - started) / 10)
-            out[f"{str(dtype).split('.')[1]} {m}x{k}x{n}"] = 2 * m * k * n / best / 1e9
-    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--only", nargs="*")
-    parser.add_argument("--table", action="store_true", help="torch.profiler's operator table")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="*", choices=[*TRAIN, *INFER])
     args = parser.parse_args()
     if args.one:
-        if args.one == "peak":
-            result = peak(args.threads)
-        elif args.one in TRAIN:
-            result = train_variant(args.one, args.threads, args.table)
-        else:
-            result = infer_variant(args.one, args.threads, args.table)
-        print("RESULT " + json.dumps(result), flush=True)
+        variant = train_variant if args.one in TRAIN else infer_variant
+        print("RESULT " + json.dumps(variant(args.one, args.threads)), flush=True)
         return
-    results = common.read_results("profile_step") or {"runs": {}}
+    names = args.only or [*TRAIN, *INFER]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    for name in args.only or ["peak", *TRAIN, *INFER]:
-        command = [sys.executable, __file__, "--one", name, "--threads", str(args.threads)]
-        run = subprocess.run(
-            command + (["--table"] if args.table else []),
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if run.returncode:
-            sys.exit(f"{name} failed:\n{run.stderr[-3000:]}")
-        result = json.loads(run.stdout.split("RESULT ", 1)[1])
-        if "table" in result:
-            print(result.pop("table"))
-        shown = {k: round(v, 2) for k, v in result.items() if isinstance(v, float)}
-        print(name, json.dumps(shown), flush=True)
-        results["runs"][name] = result
-    results["machine"], results["date"] = common.machine(), common.today()
+    measured: dict[str, list[dict]] = {name: [] for name in names}
+    for round_ in range(1, args.rounds + 1):
+        for name in names:
+            command = [sys.executable, __file__, "--one", name, "--threads", str(args.threads)]
+            run = subprocess.run(command, env=env, capture_output=True, text=True)
+            if run.returncode:
+                sys.exit(f"{name} failed:\n{run.stderr[-3000:]}")
+            result = json.loads(run.stdout.split("RESULT ", 1)[1])
+            measured[name].append(result)
+            rate = result.get("rows_per_s") or result["texts_per_s"]
+            print(f"round {round_} {name}: {rate:.1f}/s", flush=True)
+    results = common.read_results("profile_step") or {"runs": {}}
+    for name, runs in measured.items():
+        rate = "rows_per_s" if name in TRAIN else "texts_per_s"
+        rates = [r[rate] for r in runs]
+        results["runs"][name] = {
+            "what": {**TRAIN, **INFER}[name],
+            rate: statistics.median(rates),
+            "range": [min(rates), max(rates)],
+            "gflops": statistics.median(r["gflops"] for r in runs),
+            "warm_seconds": statistics.median(r["warm_seconds"] for r in runs),
+            **({"operators": runs[-1]["operators"]} if "operators" in runs[-1] else {}),
+        }
+    results |= {"machine": common.machine(), "date": common.today(), "rounds": args.rounds}
+    results["command"] = "bench/profile_step.py" + (f" --rounds {args.rounds}")
     common.write_results("profile_step", results, indent=None)
 
 

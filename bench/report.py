@@ -1,6 +1,6 @@
 """Write BENCHMARKS.md from the bench scripts' results files (bench/*_results.json): the preset
 table of bench/presets.py, then the sections of bench/search.py, bench/speed.py,
-bench/int8_backends.py and bench/compression.py where they have run, then
+bench/profile_step.py, bench/int8_backends.py and bench/compression.py where they have run, then
 bench/BENCHMARKS_NOTES.md. Every bench script calls `write()` after its runs; to rewrite it
 from the results files alone (nothing is run or trained):
 
@@ -22,6 +22,7 @@ def write(out: Path = REPO / "BENCHMARKS.md") -> None:
     lines += seeds_section(read_results("seeds"))
     lines += search_section(read_results("search"))
     lines += speed_section(read_results("speed"))
+    lines += profile_section(read_results("profile_step"))
     lines += int8_backends_section(read_results("int8_backends"))
     lines += compression_section(read_results("compression"))
     lines += llm_servers_section(read_results("llm_servers"))
@@ -181,6 +182,47 @@ def hard_examples_section(samples: dict) -> list[str]:
     return lines
 
 
+def profile_section(profile: dict) -> list[str]:
+    """Each change to the bf16 step and inference measured alone (bench/profile_step.py)."""
+    if not profile:
+        return []
+    runs = profile["runs"]
+    lines = [
+        "",
+        "### Where a bf16 step goes: each change alone",
+        "",
+        f"Written by `bench/profile_step.py` (command: `.venv/bin/python {profile['command']}`; "
+        f"raw numbers: `bench/profile_step_results.json`), {profile['date']}, on "
+        f"{profile['machine']}, alone. The packaged MiniLM on WNUT-2020: training steps on "
+        "length-grouped batches of 16 (10 warm-up steps, then 60 timed), inference on the valid "
+        "texts in batches of 64 sorted by length; every variant in a process of its own, the "
+        f"variants one after another in each of {profile['rounds']} rounds; the median over "
+        "rounds (range in brackets). Matmul GFLOP/s counts as the speed table does.",
+        "",
+        "| variant | what | per second (median, range) | vs before | matmul GFLOP/s |",
+        "|---|---|---|---|---|",
+    ]
+    for group, unit in (("train", "rows_per_s"), ("infer", "texts_per_s")):
+        before = runs.get(f"{group}_before", {}).get(unit)
+        for name, r in runs.items():
+            if not name.startswith(group):
+                continue
+            low, high = r["range"]
+            ratio = f"{r[unit] / before:.2f}x" if before else "-"
+            warm = f" (compiled in {r['warm_seconds']:.0f} s)" if "compiled" in name else ""
+            lines.append(
+                f"| {name} | {r['what']}{warm} | {r[unit]:.1f} ({low:.1f}-{high:.1f}) "
+                f"| {ratio} | {r['gflops']:.0f} |"
+            )
+    for name in ("train_before", "train_workflow", "infer_before", "infer_workflow"):
+        if "operators" in runs.get(name, {}):
+            shares = ", ".join(
+                f"{o['name']} {100 * o['share']:.0f} %" for o in runs[name]["operators"][:8]
+            )
+            lines.append(f"- `{name}`, torch.profiler's self CPU time: {shares}")
+    return lines
+
+
 def search_section(searches: dict) -> list[str]:
     """The searches of bench/search.py (bench/search_results.json), if any ran."""
     if not searches:
@@ -270,9 +312,21 @@ def speed_section(speed: dict) -> list[str]:
         "McNemar test against the workflow's fp32 run on the same rows.",
         "",
         "| training run | precision | samples/s | vs HF default | vs HF best "
-        "| valid accuracy | valid macro-F1 | McNemar p | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| valid accuracy | valid macro-F1 | McNemar p | peak RSS | matmul GFLOP/s "
+        "| share of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    peaks = runs.get("peak", {})
+
+    def limit(run: dict, seconds: float) -> str:
+        """The run's matrix-product GFLOP/s and its share of the machine's peak in the run's
+        precision (MiniLM's feed-forward shape)."""
+        peak = peaks.get(f"{run['precision']} 880x384x1536")
+        if "matmul_gflop" not in run or not peak:
+            return "- | -"
+        rate = run["matmul_gflop"] / seconds
+        return f"{rate:.0f} | {100 * rate / peak:.0f} %"
+
     for name in ("workflow_fp32", "workflow_auto", "hf_default", "hf_best"):
         if name not in runs:
             continue
@@ -282,7 +336,7 @@ def speed_section(speed: dict) -> list[str]:
             f"| {name} | {r['precision']} | {r['samples_per_s']:.1f} "
             f"| {r['samples_per_s'] / hf_default:.2f}x | {r['samples_per_s'] / hf_best:.2f}x "
             f"| {r['accuracy']:.3f} | {r['f1_macro']:.3f} | {p} "
-            f"| {r['peak_rss_mb'] / 1024:.2f} GB |"
+            f"| {r['peak_rss_mb'] / 1024:.2f} GB | {limit(r, r['seconds'])} |"
         )
     pipeline = runs["pipeline"]
     lines += [
@@ -294,8 +348,9 @@ def speed_section(speed: dict) -> list[str]:
         "predictions identical to `pipeline()`'s, and accuracy on valid.",
         "",
         "| inference path | precision | texts/s (batch 64) | vs pipeline() "
-        "| ms per text (batch 1) | identical to pipeline() | valid accuracy | peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        "| ms per text (batch 1) | identical to pipeline() | valid accuracy | peak RSS "
+        "| matmul GFLOP/s | share of peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ("predict_fp32", "predict_auto", "onnx", "onnx_int8", "pipeline"):
         if name not in runs:
@@ -307,14 +362,27 @@ def speed_section(speed: dict) -> list[str]:
         lines.append(
             f"| {name} | {r['precision']} | {r['texts_per_s']:.1f} "
             f"| {r['texts_per_s'] / pipeline['texts_per_s']:.2f}x | {r['latency_ms']:.1f} "
-            f"| {100 * same:.1f} % | {r['accuracy']:.3f} | {r['peak_rss_mb'] / 1024:.2f} GB |"
+            f"| {100 * same:.1f} % | {r['accuracy']:.3f} | {r['peak_rss_mb'] / 1024:.2f} GB "
+            f"| {limit(r, len(r['predictions']) / r['texts_per_s'])} |"
         )
+    if peaks:
+        lines += [
+            "",
+            "The machine's limit, measured in the same run (a bare matrix product, 2 threads; "
+            "int8 with torch's `_int_mm`): "
+            + ", ".join(f"{name}: {rate:.0f} GFLOP/s" for name, rate in peaks.items())
+            + ". A path's matmul GFLOP/s counts the products its work needs (the encoder "
+            "layers' linear weights and attention on the unpadded tokens; a training row 3x "
+            "its forward pass) per second of wall time, so padding, the elementwise work and "
+            "the optimizer all show as a smaller share of the peak in the path's precision "
+            "(int8: of the int8 peak).",
+        ]
     if {"compile_eager", "compile_compiled"} <= set(runs):
         eager, compiled = runs["compile_eager"], runs["compile_compiled"]
         lines += [
             "",
             f"torch.compile on the training loop ({eager['steps']} steps of batch 16, "
-            "length-grouped, fp32): eager "
+            f"length-grouped, {eager.get('precision', 'fp32')}): eager "
             f"{eager['rows_per_s_after']:.1f} rows/s after the first 10 steps "
             f"({eager['first_10_steps_s']:.1f} s for those), compiled (`dynamic=True`) "
             f"{compiled['rows_per_s_after']:.1f} rows/s after "

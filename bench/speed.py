@@ -25,6 +25,10 @@ in a process of its own (so its peak resident memory is its own), one after anot
   one call with batches of 64 (the pipeline batches them in file order; the workflow's
   predictors, as its predict step, sort them by length first), latency at batch 1 (ms per
   text, 100 texts), the predictions (compared with the pipeline's), accuracy on valid.
+- torch.compile on the workflow's training loop (bf16 where native), eager against compiled.
+- the machine's limit: a bare matrix product's GFLOP/s (fp32, bf16 where native, int8), against
+  which every path's matrix-product GFLOP/s (the products its work needs, unpadded, per second
+  of wall time) is reported as a share.
 - a dry run of `all_experiments` (`snakemake -n`), a no-op when the demo is up to date.
 """
 
@@ -64,6 +68,7 @@ BATCH, LATENCY_TEXTS = 64, 100
 TRAINING = ["workflow_fp32", "workflow_auto", "hf_default", "hf_best"]
 INFERENCE = ["predict_fp32", "predict_auto", "onnx", "onnx_int8", "pipeline"]
 PROBES = ["compile_eager", "compile_compiled"]  # does torch.compile pay back its compile time?
+MACHINE = ["peak"]  # the matrix-product peak the paths are measured against
 PROBE_STEPS = 150
 
 
@@ -102,6 +107,65 @@ def valid_scores(predicted: list[str]) -> dict:
     }
 
 
+# --- the machine's limit ---------------------------------------------------------------------
+
+
+def peak(threads: int) -> dict:
+    """GFLOP/s of a bare matrix product, `threads` threads, fp32 and bf16 (where the CPU has
+    it natively), in MiniLM's feed-forward shape (a batch of 16 rows of 55 tokens: 880 x 384
+    x 1536) and square 2048: the best of 5 timings of 10 products each."""
+    import torch
+
+    from textclf.modeling import native_bf16
+
+    torch.set_num_threads(threads)
+    dtypes = [torch.float32] + [torch.bfloat16] * native_bf16(torch.device("cpu"))
+    out = {}
+    for dtype in dtypes:
+        for m, k, n in ((880, 384, 1536), (2048, 2048, 2048)):
+            a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+            for _ in range(3):
+                a @ b
+            best = float("inf")
+            for _ in range(5):
+                started = time.perf_counter()
+                for _ in range(10):
+                    a @ b
+                best = min(best, (time.perf_counter() - started) / 10)
+            name = "fp32" if dtype == torch.float32 else "bf16"
+            out[f"{name} {m}x{k}x{n}"] = 2 * m * k * n / best / 1e9
+    m, k, n = 880, 384, 1536  # int8 x int8 -> int32 (VNNI where the CPU has it)
+    a = torch.randint(-128, 128, (m, k), dtype=torch.int8)
+    b = torch.randint(-128, 128, (k, n), dtype=torch.int8)
+    torch._int_mm(a, b)
+    started = time.perf_counter()
+    for _ in range(20):
+        torch._int_mm(a, b)
+    out[f"int8 {m}x{k}x{n}"] = 2 * m * k * n / ((time.perf_counter() - started) / 20) / 1e9
+    return out
+
+
+def matmul_gflop(model, lengths: list[int]) -> float:
+    """GFLOP of the matrix products of one forward pass over sequences of these lengths
+    (unpadded): 2 x the encoder layers' linear weights per token, and attention's two
+    products (4 x length^2 x hidden per layer); the pooler and head, once per text, are left
+    out. A training step is 3 times that (forward, and backward's two products per one)."""
+    import torch
+
+    from textclf.modeling import encoder_layers
+
+    layers = encoder_layers(model)
+    weights = sum(m.weight.numel() for m in layers.modules() if isinstance(m, torch.nn.Linear))
+    hidden = model.config.hidden_size
+    return sum(2 * weights * n + 4 * n * n * hidden * len(layers) for n in lengths) / 1e9
+
+
+def token_lengths(tokenizer, texts) -> list[int]:
+    from textclf.encoding import encode
+
+    return [len(ids) for ids in encode(tokenizer, texts, SETTINGS["max_length"])]
+
+
 # --- training --------------------------------------------------------------------------------
 
 
@@ -116,6 +180,9 @@ def train_workflow(precision: str, threads: int) -> dict:
     model, tokenizer = new_classifier(MODEL, space, settings, train_rows)
     model, history = train(model, tokenizer, train_rows, valid_rows, settings, threads)
     seconds = time.perf_counter() - started
+    work = (
+        3 * SETTINGS["epochs"] * matmul_gflop(model, token_lengths(tokenizer, train_rows["text"]))
+    )
     folder = WORK / f"model_{history['precision'].iloc[-1]}"
     save_checkpoint(model, tokenizer, history, settings, folder, "stage1")
     from textclf.inference import Classifier
@@ -125,6 +192,7 @@ def train_workflow(precision: str, threads: int) -> dict:
     return {
         "samples_per_s": len(train_rows) / seconds,
         "seconds": seconds,
+        "matmul_gflop": work,
         "precision": history["precision"].iloc[-1],
         "valid_predictions": predicted,
         **valid_scores(predicted),
@@ -220,9 +288,13 @@ def train_hf(best: bool, threads: int) -> dict:
     encoded = encode(tokenizer, valid_rows["text"], max_length)
     logits = predict_logits(trainer.model, encoded, tokenizer.pad_token_id)
     predicted = [labels[i] for i in logits.argmax(-1).tolist()]
+    work = (
+        3 * SETTINGS["epochs"] * matmul_gflop(model, token_lengths(tokenizer, train_rows["text"]))
+    )
     return {
         "samples_per_s": len(train_rows) / seconds,
         "seconds": seconds,
+        "matmul_gflop": work,
         "precision": "bf16" if bf16 else "fp32",
         "valid_predictions": predicted,
         **valid_scores(predicted),
@@ -230,17 +302,20 @@ def train_hf(best: bool, threads: int) -> dict:
 
 
 def compile_probe(compiled: bool, threads: int) -> dict:
-    """PROBE_STEPS training steps of a loop like the workflow's (length-grouped WNUT-2020
-    batches of 16, fp32; torch's default foreach AdamW, the same in both runs), eager or under
-    `torch.compile(dynamic=True)`: seconds of the first 10
-    steps (compilation included) and rows/s of the rest."""
+    """PROBE_STEPS training steps of the workflow's loop (length-grouped WNUT-2020 batches of
+    16; bf16 autocast where the CPU has it natively, else fp32; fused AdamW), eager as the
+    workflow runs it (its CPU dropout masks, textclf.modeling.use_fast_dropout) or under
+    `torch.compile(dynamic=True)` (torch's dropout, which Inductor generates itself): seconds
+    of the first 10 steps (compilation included) and rows/s of the rest."""
     import torch
 
     from textclf.encoding import collate, encode, length_grouped_batches
     from textclf.labels import LabelSpace
-    from textclf.modeling import load_classifier
+    from textclf.modeling import load_classifier, native_bf16, use_fast_dropout
+    from textclf.training import seed_everything
 
     torch.set_num_threads(threads)
+    seed_everything(SETTINGS["seed"])
     train_rows = rows("train")
     space = LabelSpace(tuple(sorted(set(train_rows["label"]))))
     model, tokenizer = load_classifier(MODEL, space, SETTINGS["seed"])
@@ -248,13 +323,20 @@ def compile_probe(compiled: bool, threads: int) -> dict:
     targets = torch.tensor(space.targets(train_rows["label"]))
     generator = torch.Generator().manual_seed(SETTINGS["seed"])
     batches = length_grouped_batches([len(e) for e in encoded], 16, generator)[:PROBE_STEPS]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=SETTINGS["learning_rate"])
-    forward = torch.compile(model, dynamic=True) if compiled else model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=SETTINGS["learning_rate"], fused=True)
+    bf16 = native_bf16(torch.device("cpu"))
+    if compiled:
+        forward = torch.compile(model, dynamic=True)
+    else:
+        use_fast_dropout(model, SETTINGS["seed"])
+        forward = model
     model.train()
     marks = [time.perf_counter()]
     for index in batches:
         batch = collate([encoded[i] for i in index], tokenizer.pad_token_id, "cpu")
-        loss = torch.nn.functional.cross_entropy(forward(**batch).logits, targets[index])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = forward(**batch).logits
+        loss = torch.nn.functional.cross_entropy(logits.float(), targets[index])
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -265,6 +347,7 @@ def compile_probe(compiled: bool, threads: int) -> dict:
         "rows_per_s_after": rest / (marks[-1] - marks[10]),
         "total_s": marks[-1] - marks[0],
         "steps": len(batches),
+        "precision": "bf16" if bf16 else "fp32",
     }
 
 
@@ -317,7 +400,16 @@ def infer(name: str, threads: int) -> dict:
 
     result = timed(label_batch, texts)
     valid_predicted = label_batch(valid_texts)
-    return {**result, "precision": precision, **valid_scores(valid_predicted)}
+    from textclf.modeling import load_classifier
+
+    model, tokenizer = load_classifier(str(folder))
+    work = matmul_gflop(model, token_lengths(tokenizer, texts))
+    return {
+        **result,
+        "precision": precision,
+        "matmul_gflop": work,
+        **valid_scores(valid_predicted),
+    }
 
 
 def compressed(name: str, folder: Path, threads: int) -> Path:
@@ -342,6 +434,8 @@ def one(name: str, threads: int) -> dict:
             result = train_hf(name == "hf_best", threads)
     elif name in PROBES:
         result = compile_probe(name == "compile_compiled", threads)
+    elif name in MACHINE:
+        return peak(threads)
     else:
         result = infer(name, threads)
     return {**result, "peak_rss_mb": peak_rss_mb()}
@@ -406,7 +500,7 @@ def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     todo = args.only or [
         name
-        for name in TRAINING + INFERENCE + PROBES
+        for name in MACHINE + TRAINING + INFERENCE + PROBES
         if name not in ("workflow_auto", "predict_fp32") or default_precision() != "fp32"
     ]
     for name in [name for name in todo if name != "dry_run"]:

@@ -3,21 +3,26 @@
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from conftest import demo_rows
 
 from textclf import training
-from textclf.encoding import length_grouped_batches
+from textclf.encoding import encode, in_precision, length_grouped_batches, predict_logits
 from textclf.epochs import EarlyStopping, Unfreezing
 from textclf.inference import Classifier
 from textclf.modeling import (
+    FAST_ATTENTION,
+    FastDropout,
     encoder_layers,
     load_classifier,
     native_bf16,
+    plain_dropout,
     resolve_precision,
     set_trainable_depth,
+    use_fast_dropout,
 )
 from textclf.registry import read_manifest
 from textclf.training import TrainSettings, save_checkpoint, train
@@ -219,6 +224,8 @@ def test_bf16_and_fp32_training_reach_the_same_predictions(tmp_path, tiny_bert):
         assert read_manifest(tmp_path / precision)["precision"] == precision
         classifier = Classifier(tmp_path / precision)
         assert classifier.precision == (precision if native_bf16(torch.device("cpu")) else "fp32")
+        expected = torch.bfloat16 if classifier.precision == "bf16" else torch.float32
+        assert next(classifier.model.parameters()).dtype == expected  # cast once on a CPU
         predicted[precision] = classifier.predict(valid["text"])["predicted"]
     assert (predicted["fp32"] == predicted["bf16"]).mean() >= 0.95
 
@@ -297,3 +304,53 @@ def test_the_caller_can_pass_soft_targets_and_its_own_loss(tiny_bert, rows):
     train(model, tokenizer, *rows, settings, targets=soft, loss=soft_cross_entropy)
     assert len(seen) == 6 and all(t.shape[1] == 2 and t.eq(0.5).all() for t in seen)
     assert sum(len(t) for t in seen) == len(train_rows)
+
+
+def test_fast_dropout_drops_at_the_rate_asked_and_keeps_the_expected_value():
+    generator = np.random.default_rng(0)
+    dropout = FastDropout(0.1, generator)
+    values = torch.ones(400, 1000)
+    dropped = dropout(values)
+    assert abs(float((dropped == 0).float().mean()) - 0.1) < 0.003
+    assert abs(float(dropped.mean()) - 1.0) < 0.01
+    again = FastDropout(0.1, np.random.default_rng(0))(values)
+    assert torch.equal(dropped, again)  # seeded: the same masks
+    assert not torch.equal(dropped, dropout(values))  # a new mask per call
+    assert torch.equal(dropout.eval()(values), values)
+
+
+def test_fast_dropout_swaps_the_models_dropout_and_attention_and_back(tiny_bert):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    batch = tokenizer(["a text", "a longer text with padding"], padding=True, return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        reference = model(**batch).logits
+    assert use_fast_dropout(model, 0)
+    assert model.config._attn_implementation == FAST_ATTENTION
+    # in training, with nothing dropped (p rounds to 0 of 65536), the attention computed with
+    # its own dropout equals SDPA's
+    model.train()
+    for module in model.modules():
+        if isinstance(module, FastDropout):
+            module.p = 1e-9
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, reference, atol=1e-5, rtol=1e-5)
+    plain_dropout(model)
+    model.eval()
+    assert not any(isinstance(m, FastDropout) for m in model.modules())
+    assert model.config._attn_implementation == "sdpa"
+    assert "textclf_previous_attention" not in model.config.to_dict()
+    with torch.no_grad():
+        assert torch.equal(model(**batch).logits, reference)
+
+
+def test_bf16_inference_on_a_cpu_runs_a_bf16_copy_and_leaves_the_model_as_it_was(tiny_bert):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    encoded = encode(tokenizer, demo_rows("valid")["text"].head(40), 64)
+    full = predict_logits(model, encoded, tokenizer.pad_token_id)
+    half = predict_logits(model, encoded, tokenizer.pad_token_id, dtype=torch.bfloat16)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # a copy was cast
+    assert not torch.equal(half, full)  # computed in bf16 ...
+    torch.testing.assert_close(half, full, atol=0.05, rtol=0.05)  # ... close to fp32
+    copy, autocast = in_precision(model.to(torch.bfloat16), torch.bfloat16)
+    assert copy is model and autocast is None  # in bf16 already: run as it is

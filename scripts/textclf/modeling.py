@@ -243,3 +243,89 @@ def inference_precision(trained_in: str, device: torch.device) -> str:
     """The precision a model trained in `trained_in` runs in on `device`: a model trained
     with mixed precision runs under autocast too, where the device has bf16 natively."""
     return "fp32" if trained_in == "fp32" else resolve_precision("auto", device)
+
+
+# --- dropout masks on a CPU --------------------------------------------------------------------
+# torch draws a CPU dropout mask with bernoulli_, which runs MKL's vectorised generator on Intel
+# CPUs only; elsewhere (AMD) it is a serial loop of Mersenne twister draws on one core: 17 % of a
+# bf16 MiniLM training step on 2 EPYC cores (bench/profile_step.py). numpy's PCG64 fills the
+# same masks about ten times faster. Training swaps the model's dropout for FastDropout on a CPU
+# (use_fast_dropout) and back before saving (plain_dropout).
+
+FAST_ATTENTION = "textclf_sdpa"
+
+
+class FastDropout(nn.Dropout):
+    """nn.Dropout whose mask comes from a numpy generator, on a CPU (elsewhere: nn.Dropout). The
+    drop probability is rounded to a multiple of 1/65536 (16-bit draws)."""
+
+    def __init__(self, p: float, generator: np.random.Generator):
+        super().__init__(p)
+        self.generator = generator
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or values.device.type != "cpu":
+            return super().forward(values)
+        threshold = round(self.p * 65536)
+        draws = torch.frombuffer(
+            bytearray(self.generator.bytes(2 * values.numel())), dtype=torch.int16
+        )
+        keep = draws.view(values.shape) >= threshold - 32768
+        return values * (keep.to(values.dtype) * (65536 / (65536 - threshold)))
+
+
+def use_fast_dropout(model, seed: int) -> bool:
+    """Swap every nn.Dropout of `model` for a FastDropout drawing from one generator seeded
+    with `seed`, and its attention for one that drops attention probabilities with it (where
+    the model takes transformers' attention functions); True if the attention was swapped."""
+    generator = np.random.default_rng(seed)
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if type(child) is nn.Dropout:
+                setattr(parent, name, FastDropout(child.p, generator).train(child.training))
+    if not getattr(model, "_supports_attention_backend", False):
+        return False
+    _register_fast_attention()
+    previous = model.config._attn_implementation
+    model.set_attn_implementation(FAST_ATTENTION)
+    model.config.textclf_previous_attention = previous
+    return True
+
+
+def plain_dropout(model) -> None:
+    """Undo use_fast_dropout: nn.Dropout modules and the attention the model had."""
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, FastDropout):
+                setattr(parent, name, nn.Dropout(child.p).train(child.training))
+    previous = getattr(model.config, "textclf_previous_attention", None)
+    if previous is not None:
+        model.set_attn_implementation(previous)
+        del model.config.textclf_previous_attention
+
+
+def _fast_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kw):
+    """transformers' SDPA attention, except in training on a CPU with dropout: the attention
+    probabilities are dropped by the module's FastDropout (SDPA would draw its own mask)."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if not (module.training and dropout > 0 and query.device.type == "cpu"):
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kw
+        )
+    scores = torch.matmul(query, key.transpose(-1, -2)) * (scaling or query.shape[-1] ** -0.5)
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:
+            scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+        else:
+            scores = scores + attention_mask
+    probabilities = module.dropout(scores.softmax(-1))
+    return torch.matmul(probabilities.to(value.dtype), value).transpose(1, 2).contiguous(), None
+
+
+def _register_fast_attention() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(FAST_ATTENTION, _fast_attention)
+    AttentionMaskInterface.register(FAST_ATTENTION, sdpa_mask)

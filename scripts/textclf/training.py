@@ -46,9 +46,11 @@ from textclf.modeling import (
     init_prior_bias,
     label_space,
     load_classifier,
+    plain_dropout,
     resolve_precision,
     set_dropout,
     set_trainable_depth,
+    use_fast_dropout,
 )
 from textclf.registry import write_manifest
 from textclf.tsv import atomic_path, write_tsv
@@ -94,6 +96,9 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # ... without filling every new tensor with NaN first (a debugging aid that deterministic
+    # mode switches on: 5-8 % of a bf16 MiniLM step on a CPU, bench/profile_step.py)
+    torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def new_classifier(model_name: str, space: LabelSpace, settings: TrainSettings, train_rows):
@@ -210,6 +215,8 @@ def train(
     model.to(device)
     if settings.dropout is not None:
         set_dropout(model, settings.dropout)
+    if device.type == "cpu":
+        use_fast_dropout(model, settings.seed)
     space = label_space(model)
     metric = settings.selection_metric(space)
     pad_id = tokenizer.pad_token_id
@@ -330,6 +337,7 @@ def train(
             log.info("early stopping after epoch %d", epoch)
             break
     stopping.restore(model)
+    plain_dropout(model)
     history_frame = pd.DataFrame(history)
     history_frame["best"] = history_frame["epoch"] == stopping.best_epoch
     return model, history_frame
