@@ -305,11 +305,19 @@ def plain_dropout(model) -> None:
 
 
 def _fast_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kw):
-    """transformers' SDPA attention, except in training on a CPU with dropout: the attention
-    probabilities are dropped by the module's FastDropout (SDPA would draw its own mask)."""
+    """transformers' SDPA attention, except in training on a CPU with dropout where the
+    module's `dropout` is the FastDropout of that probability (BERT-family attention): the
+    attention probabilities are dropped by it (SDPA would draw its own mask)."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    if not (module.training and dropout > 0 and query.device.type == "cpu"):
+    mine = getattr(module, "dropout", None)
+    if not (
+        module.training
+        and dropout > 0
+        and query.device.type == "cpu"
+        and isinstance(mine, FastDropout)
+        and mine.p == dropout
+    ):
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kw
         )
