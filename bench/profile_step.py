@@ -29,7 +29,7 @@ import time
 import common
 from common import REPO
 
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.append(str(REPO / "scripts"))  # after bench/: bench/speed.py, not scripts/speed.py
 DATA = REPO.parent / "shared" / "datasets" / "wnut2020_covid_informative"
 MODEL = "all-MiniLM-L6-v2"
 WARM, STEPS, PROFILED = 10, 60, 20
