@@ -237,12 +237,13 @@ def main() -> None:
             "what": {**TRAIN, **INFER}[name],
             rate: statistics.median(rates),
             "range": [min(rates), max(rates)],
+            "rounds": len(rates),
             "gflops": statistics.median(r["gflops"] for r in runs),
             "warm_seconds": statistics.median(r["warm_seconds"] for r in runs),
             **({"operators": runs[-1]["operators"]} if "operators" in runs[-1] else {}),
         }
-    results |= {"machine": common.machine(), "date": common.today(), "rounds": args.rounds}
-    results["command"] = "bench/profile_step.py" + (f" --rounds {args.rounds}")
+    results |= {"machine": common.machine(), "date": common.today()}
+    results["command"] = "bench/profile_step.py [--rounds N] [--only VARIANT ...]"
     common.write_results("profile_step", results, indent=None)
 
 

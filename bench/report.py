@@ -165,7 +165,9 @@ def hard_examples_section(samples: dict) -> list[str]:
             f"the full augmentation had done), {rewrites['kept']} kept by augment's filters. "
             f"Label-keeping mining: `{json.dumps(r['keep_settings'])}`. The controls train "
             "stage 2 on as many random rewrites, or as many original rows, as label-keeping "
-            "mining kept. Scores on valid; differences with the two-level bootstrap as above.",
+            "mining kept. Scores on valid; differences with the two-level bootstrap as above, "
+            "Holm's correction over the method's comparisons and, apart, over the encoder's "
+            "(mpnet's stage 1 against MiniLM's).",
         ]
         lines += scores_table(r["scores"]) + significance_rows(r["significance"])
         lines += ["", *[f"- {sentence}" for sentence in r["sentences"]]]
@@ -195,12 +197,12 @@ def profile_section(profile: dict) -> list[str]:
         f"raw numbers: `bench/profile_step_results.json`), {profile['date']}, on "
         f"{profile['machine']}, alone. The packaged MiniLM on WNUT-2020: training steps on "
         "length-grouped batches of 16 (10 warm-up steps, then 60 timed), inference on the valid "
-        "texts in batches of 64 sorted by length; every variant in a process of its own, the "
-        f"variants one after another in each of {profile['rounds']} rounds; the median over "
+        "texts in batches of 64 sorted by length, one pass (as predict runs); every variant in "
+        "a process of its own, the variants one after another in each round; the median over "
         "rounds (range in brackets). Matmul GFLOP/s counts as the speed table does.",
         "",
-        "| variant | what | per second (median, range) | vs before | matmul GFLOP/s |",
-        "|---|---|---|---|---|",
+        "| variant | what | per second (median, range) | rounds | vs before | matmul GFLOP/s |",
+        "|---|---|---|---|---|---|",
     ]
     for group, unit in (("train", "rows_per_s"), ("infer", "texts_per_s")):
         before = runs.get(f"{group}_before", {}).get(unit)
@@ -212,7 +214,7 @@ def profile_section(profile: dict) -> list[str]:
             warm = f" (compiled in {r['warm_seconds']:.0f} s)" if "compiled" in name else ""
             lines.append(
                 f"| {name} | {r['what']}{warm} | {r[unit]:.1f} ({low:.1f}-{high:.1f}) "
-                f"| {ratio} | {r['gflops']:.0f} |"
+                f"| {r.get('rounds', 1)} | {ratio} | {r['gflops']:.0f} |"
             )
     for name in ("train_before", "train_workflow", "infer_before", "infer_workflow"):
         if "operators" in runs.get(name, {}):

@@ -97,7 +97,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     # ... without filling every new tensor with NaN first (a debugging aid that deterministic
-    # mode switches on: 5-8 % of a bf16 MiniLM step on a CPU, bench/profile_step.py)
+    # mode switches on; wasted work, if within the noise of bench/profile_step.py)
     torch.utils.deterministic.fill_uninitialized_memory = False
 
 
