@@ -216,6 +216,7 @@ def profile_section(profile: dict) -> list[str]:
                 f"| {name} | {r['what']}{warm} | {r[unit]:.1f} ({low:.1f}-{high:.1f}) "
                 f"| {r.get('rounds', 1)} | {ratio} | {r['gflops']:.0f} |"
             )
+    lines.append("")
     for name in ("train_before", "train_workflow", "infer_before", "infer_workflow"):
         if "operators" in runs.get(name, {}):
             shares = ", ".join(
