@@ -230,14 +230,22 @@ def main() -> None:
             rate = result.get("rows_per_s") or result["texts_per_s"]
             print(f"round {round_} {name}: {rate:.1f}/s", flush=True)
     results = common.read_results("profile_step") or {"runs": {}}
+
+    def median_rate(name: str) -> float:
+        rate = "rows_per_s" if name in TRAIN else "texts_per_s"
+        return statistics.median(r[rate] for r in measured[name])
+
     for name, runs in measured.items():
         rate = "rows_per_s" if name in TRAIN else "texts_per_s"
         rates = [r[rate] for r in runs]
+        before = "train_before" if name in TRAIN else "infer_before"
         results["runs"][name] = {
             "what": {**TRAIN, **INFER}[name],
             rate: statistics.median(rates),
             "range": [min(rates), max(rates)],
             "rounds": len(rates),
+            # against the `before` of the same rounds only: the machine drifts between them
+            "vs_before": median_rate(name) / median_rate(before) if before in measured else None,
             "gflops": statistics.median(r["gflops"] for r in runs),
             "warm_seconds": statistics.median(r["warm_seconds"] for r in runs),
             **({"operators": runs[-1]["operators"]} if "operators" in runs[-1] else {}),

@@ -199,18 +199,18 @@ def profile_section(profile: dict) -> list[str]:
         "length-grouped batches of 16 (10 warm-up steps, then 60 timed), inference on the valid "
         "texts in batches of 64 sorted by length, one pass (as predict runs); every variant in "
         "a process of its own, the variants one after another in each round; the median over "
-        "rounds (range in brackets). Matmul GFLOP/s counts as the speed table does.",
+        "rounds (range in brackets); `vs before` against the before variant of the same "
+        "rounds. Matmul GFLOP/s counts as the speed table does.",
         "",
         "| variant | what | per second (median, range) | rounds | vs before | matmul GFLOP/s |",
         "|---|---|---|---|---|---|",
     ]
     for group, unit in (("train", "rows_per_s"), ("infer", "texts_per_s")):
-        before = runs.get(f"{group}_before", {}).get(unit)
         for name, r in runs.items():
             if not name.startswith(group):
                 continue
             low, high = r["range"]
-            ratio = f"{r[unit] / before:.2f}x" if before else "-"
+            ratio = f"{r['vs_before']:.2f}x" if r.get("vs_before") else "-"
             warm = f" (compiled in {r['warm_seconds']:.0f} s)" if "compiled" in name else ""
             lines.append(
                 f"| {name} | {r['what']}{warm} | {r[unit]:.1f} ({low:.1f}-{high:.1f}) "

@@ -286,9 +286,9 @@ def use_fast_dropout(model, seed: int) -> bool:
     if not getattr(model, "_supports_attention_backend", False):
         return False
     _register_fast_attention()
-    previous = model.config._attn_implementation
+    # on the module, not its config, so that nothing of the swap is ever saved in config.json
+    model.textclf_previous_attention = model.config._attn_implementation
     model.set_attn_implementation(FAST_ATTENTION)
-    model.config.textclf_previous_attention = previous
     return True
 
 
@@ -298,10 +298,10 @@ def plain_dropout(model) -> None:
         for name, child in parent.named_children():
             if isinstance(child, FastDropout):
                 setattr(parent, name, nn.Dropout(child.p).train(child.training))
-    previous = getattr(model.config, "textclf_previous_attention", None)
+    previous = getattr(model, "textclf_previous_attention", None)
     if previous is not None:
         model.set_attn_implementation(previous)
-        del model.config.textclf_previous_attention
+        del model.textclf_previous_attention
 
 
 def _fast_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kw):
