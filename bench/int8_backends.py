@@ -1,8 +1,9 @@
 """Which int8 backend for the `int8` kind? Texts/s of the packaged MiniLM at batch 64 on WNUT-2020
 test texts: torch fp32, torch bf16 autocast, torchao dynamic int8 (eager, under torch.compile,
 and its PT2E path: torch.export, X86InductorQuantizer with dynamic activations, Inductor with
-freezing), ONNX Runtime fp32 and dynamic int8. torchao is not a dependency of the workflow;
-run alone:
+freezing), ONNX Runtime fp32, dynamic int8 (the workflow's `onnx-int8`) and static int8 (QDQ,
+activation scales calibrated on 512 training rows), with each int8 model's agreement with fp32
+on the valid texts. torchao is not a dependency of the workflow; run alone:
 
     .venv/bin/pip install torchao==0.18.0
     .venv/bin/python bench/int8_backends.py [trained model folder]
@@ -13,6 +14,7 @@ bench/report.py writes BENCHMARKS.md.
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -38,7 +40,7 @@ def throughput(run, batches) -> float:
 def main() -> None:
     from textclf.compression import export_onnx, quantize_int8
     from textclf.encoding import collate, encode
-    from textclf.modeling import load_classifier
+    from textclf.modeling import load_classifier, native_bf16
     from textclf.tsv import read_tsv
 
     torch.set_num_threads(2)
@@ -66,9 +68,10 @@ def main() -> None:
             return model(**batch).logits
 
     results["torch bf16 autocast"] = throughput(bf16_run, batches)
+    if native_bf16(torch.device("cpu")):
+        cast = copy.deepcopy(model).to(torch.bfloat16)  # the workflow's bf16 inference
+        results["torch bf16 weights"] = throughput(lambda b: torch_run(b, cast), batches)
     try:
-        import copy
-
         from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
 
         quantized = copy.deepcopy(model)
@@ -95,14 +98,37 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     export_onnx(model, tokenizer, work / "model.onnx")
     quantize_int8(work / "model.onnx", work / "model-int8.onnx")
+    calibration = encode(
+        tokenizer, read_tsv(DATA / "train.tsv")["text"].sample(512, random_state=0), 128
+    )
+    quantize_static_int8(
+        work / "model.onnx", work / "model-int8-static.onnx", calibration, tokenizer
+    )
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 2
-    for name, path in (("onnxruntime fp32", "model.onnx"), ("onnxruntime int8", "model-int8.onnx")):
+    valid = sorted(encode(tokenizer, read_tsv(DATA / "valid.tsv")["text"], 128), key=len)
+    valid_batches = [
+        collate(valid[i : i + 64], tokenizer.pad_token_id, "cpu") for i in range(0, len(valid), 64)
+    ]
+    predictions = {}
+    for name, path in (
+        ("onnxruntime fp32", "model.onnx"),
+        ("onnxruntime int8 dynamic", "model-int8.onnx"),
+        ("onnxruntime int8 static", "model-int8-static.onnx"),
+    ):
         session = onnxruntime.InferenceSession(str(work / path), options)
         inputs = [i.name for i in session.get_inputs()]
-        results[name] = throughput(
-            lambda b, s=session, n=inputs: s.run(None, {k: b[k].numpy() for k in n}), batches
-        )
+
+        def run(batch, s=session, n=inputs):
+            return s.run(None, {k: batch[k].numpy() for k in n})[0]
+
+        results[name] = throughput(run, batches)
+        predictions[name] = [int(i) for b in valid_batches for i in run(b).argmax(-1)]
+    for name in ("onnxruntime int8 dynamic", "onnxruntime int8 static"):
+        same = [
+            a == b for a, b in zip(predictions[name], predictions["onnxruntime fp32"], strict=True)
+        ]
+        results[f"{name}: valid predictions as fp32's (%)"] = 100 * sum(same) / len(same)
     record = {k: round(v, 1) if isinstance(v, float) else v for k, v in results.items()}
     print(json.dumps(record))
     import common
@@ -118,6 +144,47 @@ def main() -> None:
             "machine": common.machine(),
             "date": common.today(),
         },
+    )
+
+
+def quantize_static_int8(source, target, calibration, tokenizer) -> None:
+    """ONNX Runtime's static int8 (QDQ; the MatMuls with int8 weights per output channel, uint8
+    activations with fixed scales from min-max calibration on `calibration`, batches of 32).
+    Static quantization has no int8 attention: the fused Attention stays fp32."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    from textclf.encoding import collate
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(
+                {
+                    k: v.numpy()
+                    for k, v in collate(
+                        calibration[i : i + 32], tokenizer.pad_token_id, "cpu"
+                    ).items()
+                }
+                for i in range(0, len(calibration), 32)
+            )
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(
+        str(source),
+        str(target),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"MatMulConstBOnly": True},
     )
 
 

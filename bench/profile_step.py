@@ -49,10 +49,14 @@ TRAIN = {
 }
 INFER = {
     "infer_before": "predict before issue 25: fp32 weights under bf16 autocast",
-    "infer_workflow": "predict now: the weights cast to bf16 once",
-    "infer_workflow_math": "bf16 weights, SDPA's math kernel instead of the fused one",
+    "infer_sdpa": "the weights cast to bf16 once, SDPA's fused attention at every length",
+    "infer_workflow": "predict now (modeling.for_cpu_inference): the weights cast to bf16 once, "
+    "plain attention up to 64 keys, SDPA's above",
+    "infer_sdpa_math": "bf16 weights, SDPA's math kernel instead of the fused one",
     "infer_compiled": "bf16 weights under torch.compile(dynamic=True)",
-    "infer_fp32": "fp32",
+    "infer_fp32": "fp32, SDPA's attention at every length",
+    "infer_fp32_workflow": "fp32 as predict runs it where the CPU lacks bf16: plain attention up "
+    "to 64 keys",
 }
 
 
@@ -161,6 +165,7 @@ def infer_variant(name: str, threads: int) -> dict:
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     from textclf.encoding import collate, encode
+    from textclf.modeling import for_cpu_inference
     from textclf.tsv import read_tsv
 
     torch.set_num_threads(threads)
@@ -170,7 +175,9 @@ def infer_variant(name: str, threads: int) -> dict:
     pad = tokenizer.pad_token_id
     batches = [collate(encoded[s : s + 64], pad, "cpu") for s in range(0, len(encoded), 64)]
     dtype = torch.bfloat16 if name == "infer_before" else None
-    if name.startswith(("infer_workflow", "infer_compiled")):
+    if name in ("infer_workflow", "infer_fp32_workflow"):
+        for_cpu_inference(model, None if "fp32" in name else torch.bfloat16)
+    elif name.startswith(("infer_sdpa", "infer_compiled")):
         model.to(torch.bfloat16)
     network = torch.compile(model, dynamic=True) if name == "infer_compiled" else model
     backends = [SDPBackend.MATH]
@@ -195,7 +202,7 @@ def infer_variant(name: str, threads: int) -> dict:
         "gflops": matmul_gflop(model, [len(e) for e in encoded]) / seconds,
         "warm_seconds": warm_seconds,
     }
-    if name in ("infer_before", "infer_workflow"):
+    if name in ("infer_before", "infer_sdpa", "infer_workflow"):
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU]) as prof:

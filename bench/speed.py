@@ -389,7 +389,8 @@ def infer(name: str, threads: int) -> dict:
 
         if name.startswith("predict"):
             predictor = load_predictor(folder, threads, SETTINGS["max_length"])
-            if name == "predict_fp32":
+            if name == "predict_fp32":  # loaded in bf16 where the CPU has it: back to fp32
+                predictor.model.float()
                 predictor.precision = "fp32"
         else:
             predictor = load_predictor(compressed(name, folder, threads), threads)

@@ -14,9 +14,11 @@ from textclf.encoding import encode, in_precision, length_grouped_batches, predi
 from textclf.epochs import EarlyStopping, Unfreezing
 from textclf.inference import Classifier
 from textclf.modeling import (
-    FAST_ATTENTION,
+    CPU_ATTENTION,
+    SHORT_KEYS,
     FastDropout,
     encoder_layers,
+    for_cpu_inference,
     load_classifier,
     native_bf16,
     plain_dropout,
@@ -326,7 +328,7 @@ def test_fast_dropout_swaps_the_models_dropout_and_attention_and_back(tiny_bert)
     with torch.no_grad():
         reference = model(**batch).logits
     assert use_fast_dropout(model, 0)
-    assert model.config._attn_implementation == FAST_ATTENTION
+    assert model.config._attn_implementation == CPU_ATTENTION
     # in training, with nothing dropped (p rounds to 0 of 65536), the attention computed with
     # its own dropout equals SDPA's
     model.train()
@@ -354,3 +356,24 @@ def test_bf16_inference_on_a_cpu_runs_a_bf16_copy_and_leaves_the_model_as_it_was
     torch.testing.assert_close(half, full, atol=0.05, rtol=0.05)  # ... close to fp32
     copy, autocast = in_precision(model.to(torch.bfloat16), torch.bfloat16)
     assert copy is model and autocast is None  # in bf16 already: run as it is
+
+
+def test_cpu_attention_in_inference_equals_sdpa_on_short_and_long_sequences(tiny_bert):
+    model, tokenizer = load_classifier(str(tiny_bert), LABELS)
+    model.eval()
+    short = ["a text", "a longer text with some padding after it"]
+    long = [" ".join(["word"] * 90), "a short one padded to the long one"]  # > SHORT_KEYS keys
+    batches = [tokenizer(texts, padding=True, return_tensors="pt") for texts in (short, long)]
+    assert batches[0]["input_ids"].shape[1] <= SHORT_KEYS < batches[1]["input_ids"].shape[1]
+    with torch.no_grad():
+        references = [model(**batch).logits for batch in batches]
+        for_cpu_inference(model)
+        assert model.config._attn_implementation == CPU_ATTENTION
+        for batch, reference in zip(batches, references, strict=True):
+            torch.testing.assert_close(model(**batch).logits, reference, atol=1e-5, rtol=1e-5)
+        for_cpu_inference(model, torch.bfloat16)  # and cast once, in place
+        assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+        for batch, reference in zip(batches, references, strict=True):
+            torch.testing.assert_close(
+                model(**batch).logits.float(), reference, atol=0.05, rtol=0.05
+            )

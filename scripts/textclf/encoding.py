@@ -10,6 +10,7 @@ import torch
 
 from textclf.labels import LabelSpace
 from textclf.logs import Progress
+from textclf.modeling import for_cpu_inference
 
 
 def encode(tokenizer, texts, max_length: int) -> list[list[int]]:
@@ -87,22 +88,14 @@ def predict_logits(
 
 def in_precision(model, dtype):
     """(model, autocast dtype) to run `model` in `dtype` (None: as it is). On a CPU the weights
-    themselves are cast (a copy, unless they are in `dtype` already: see to_precision); on a
-    GPU the model runs under autocast."""
-    weights = next(model.parameters()).dtype
-    if dtype is None or dtype == weights:
+    themselves are cast, in a copy (modeling.for_cpu_inference), unless they are in `dtype`
+    already; on a GPU the model runs under autocast."""
+    weights = next(model.parameters())
+    if dtype is None or dtype == weights.dtype:
         return model, None
-    if next(model.parameters()).device.type == "cpu":
-        return to_precision(copy.deepcopy(model), dtype), None
+    if weights.device.type == "cpu":
+        return for_cpu_inference(copy.deepcopy(model), dtype), None
     return model, dtype
-
-
-def to_precision(model, dtype):
-    """`model` with its weights cast to `dtype` in place, for inference on a CPU: casting once is
-    faster than autocast, which casts every weight again in every batch (MiniLM in bf16 on 2
-    AVX-512 BF16 cores, one pass over WNUT-2020's valid texts: 1.10x the texts/s,
-    bench/profile_step.py)."""
-    return model.to(dtype) if dtype is not None else model
 
 
 def probabilities_of(logits: torch.Tensor, space: LabelSpace) -> np.ndarray:

@@ -15,11 +15,12 @@ import pandas as pd
 import torch
 
 from textclf import significance, thresholds
-from textclf.encoding import encode, predict_logits, probabilities_of, to_precision
+from textclf.encoding import encode, predict_logits, probabilities_of
 from textclf.logs import Progress
 from textclf.metrics import classification_metrics
 from textclf.modeling import (
     AUTOCAST,
+    for_cpu_inference,
     inference_precision,
     label_space,
     load_classifier,
@@ -35,7 +36,7 @@ log = logging.getLogger("textclf")
 class Classifier(Predictor):
     """A saved transformer checkpoint folder, loaded once, that labels texts. A model trained
     with mixed precision runs in bf16 too, where the device has it natively (on a CPU its
-    weights are cast once: encoding.to_precision)."""
+    weights are cast once: modeling.for_cpu_inference)."""
 
     def __init__(self, folder, threads: int = 1, max_length: int = 128):
         torch.set_num_threads(threads)
@@ -44,8 +45,8 @@ class Classifier(Predictor):
         self.model.to(device)
         trained_in = read_manifest(folder).get("precision", "fp32")
         self.precision = inference_precision(trained_in, device)
-        if device.type == "cpu":  # bf16 weights, cast once (encoding.to_precision)
-            to_precision(self.model, AUTOCAST[self.precision])
+        if device.type == "cpu":
+            for_cpu_inference(self.model, AUTOCAST[self.precision])
         self.space = label_space(self.model)
         self.labels = list(self.space.labels)
         self.max_length = max_length
