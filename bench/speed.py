@@ -113,7 +113,10 @@ def valid_scores(predicted: list[str]) -> dict:
 def peak(threads: int) -> dict:
     """GFLOP/s of a bare matrix product, `threads` threads, fp32 and bf16 (where the CPU has
     it natively), in MiniLM's feed-forward shape (a batch of 16 rows of 55 tokens: 880 x 384
-    x 1536) and square 2048: the best of 5 timings of 10 products each."""
+    x 1536) and square 2048: the best of 5 timings of 10 products each; int8 (x int8 -> int32)
+    in MiniLM's shape. By torch (MKL and oneDNN) and, for fp32 and int8, by ONNX Runtime (its
+    own kernels, which can be faster: MKL takes its AVX2 kernels on AMD CPUs)."""
+    import numpy as np
     import torch
 
     from textclf.modeling import native_bf16
@@ -124,25 +127,61 @@ def peak(threads: int) -> dict:
     for dtype in dtypes:
         for m, k, n in ((880, 384, 1536), (2048, 2048, 2048)):
             a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-            for _ in range(3):
-                a @ b
-            best = float("inf")
-            for _ in range(5):
-                started = time.perf_counter()
-                for _ in range(10):
-                    a @ b
-                best = min(best, (time.perf_counter() - started) / 10)
             name = "fp32" if dtype == torch.float32 else "bf16"
-            out[f"{name} {m}x{k}x{n}"] = 2 * m * k * n / best / 1e9
+            out[f"{name} {m}x{k}x{n}"] = 2 * m * k * n / best_seconds(lambda a=a, b=b: a @ b) / 1e9
     m, k, n = 880, 384, 1536  # int8 x int8 -> int32 (VNNI where the CPU has it)
     a = torch.randint(-128, 128, (m, k), dtype=torch.int8)
     b = torch.randint(-128, 128, (k, n), dtype=torch.int8)
-    torch._int_mm(a, b)
-    started = time.perf_counter()
-    for _ in range(20):
-        torch._int_mm(a, b)
-    out[f"int8 {m}x{k}x{n}"] = 2 * m * k * n / ((time.perf_counter() - started) / 20) / 1e9
+    out[f"int8 {m}x{k}x{n}"] = 2 * m * k * n / best_seconds(lambda: torch._int_mm(a, b)) / 1e9
+    for name, (a_type, b_type) in {"fp32": (np.float32,) * 2, "int8": (np.uint8, np.int8)}.items():
+        run = onnxruntime_matmul(m, k, n, a_type, b_type, threads)
+        out[f"{name} {m}x{k}x{n} onnxruntime"] = 2 * m * k * n / best_seconds(run) / 1e9
     return out
+
+
+def best_seconds(product) -> float:
+    """Seconds of one `product()`: the best of 5 timings of 10, after 3 not timed."""
+    for _ in range(3):
+        product()
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(10):
+            product()
+        best = min(best, (time.perf_counter() - started) / 10)
+    return best
+
+
+def onnxruntime_matmul(m: int, k: int, n: int, a_type, b_type, threads: int):
+    """A function that runs one m x k by k x n product (the k x n a constant, as a Linear
+    layer's weight) in ONNX Runtime: MatMul for floats, MatMulInteger for 8-bit integers."""
+    import numpy as np
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((m, k)) * 50).clip(-128, 127).astype(a_type)
+    weight = numpy_helper.from_array(
+        (rng.standard_normal((k, n)) * 50).clip(-128, 127).astype(b_type), "w"
+    )
+    floats = a_type == np.float32
+    node = helper.make_node("MatMul" if floats else "MatMulInteger", ["a", "w"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "product",
+        [helper.make_tensor_value_info("a", helper.np_dtype_to_tensor_dtype(a.dtype), [m, k])],
+        [
+            helper.make_tensor_value_info(
+                "y", TensorProto.FLOAT if floats else TensorProto.INT32, [m, n]
+            )
+        ],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options)
+    return lambda: session.run(None, {"a": a})
 
 
 def matmul_gflop(model, lengths: list[int]) -> float:
