@@ -254,7 +254,7 @@ def inference_precision(trained_in: str, device: torch.device) -> str:
 # weights once and takes the CPU attention too (for_cpu_inference).
 
 CPU_ATTENTION = "textclf_cpu"
-SHORT_KEYS = 64  # up to this many keys, plain attention ran faster on a CPU than SDPA's kernel
+SHORT_KEYS = 64  # up to this many keys plain attention ran faster (bench/cpu_attention.py)
 
 
 class FastDropout(nn.Dropout):
@@ -333,7 +333,7 @@ def _cpu_attention(module, query, key, value, attention_mask, dropout=0.0, scali
     of that probability (BERT-family attention; the probabilities are dropped by it, where SDPA
     would draw its own mask), and outside training where there are at most SHORT_KEYS keys
     (there the plain path ran faster than SDPA's fused CPU kernel, which pays off on longer
-    sequences: bench/profile_step.py)."""
+    sequences: bench/cpu_attention.py)."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     mine = getattr(module, "dropout", None)
